@@ -1,0 +1,1 @@
+"""The social platform: actions, storage, time, rendering and recommenders."""

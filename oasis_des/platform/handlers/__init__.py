@@ -1,0 +1,1 @@
+"""Action handlers, one mixin per domain; `Platform` combines them."""

@@ -1,0 +1,128 @@
+"""Reading: search, trend and the recommended feed (refresh)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oasis_des.platform.recsys import Recommender
+from oasis_des.platform.render import render_posts
+from oasis_des.platform.state import ActionFailed, Outcome, PlatformState
+from oasis_des.rng import stream
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern matching `query` anywhere, with `%`, `_` and `\\` taken literally."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class DiscoveryActions(PlatformState):
+    recommender: Recommender
+    seed: int
+    _refresh_counts: dict[int, int]
+
+    def _render(self, post_ids: list[int]) -> list[dict[str, Any]]:
+        return render_posts(
+            self.connection,
+            post_ids,
+            show_score=self.settings.show_score,
+            report_threshold=self.settings.report_threshold,
+        )
+
+    def _act_search_posts(self, uid: int, query: str) -> Outcome:
+        pattern = like_pattern(query)
+        ids = [
+            r[0]
+            for r in self.connection.execute(
+                "SELECT post_id FROM post WHERE content LIKE ?1 ESCAPE '\\' "
+                "OR CAST(post_id AS TEXT) LIKE ?1 ESCAPE '\\' "
+                "OR CAST(user_id AS TEXT) LIKE ?1 ESCAPE '\\' ORDER BY post_id",
+                (pattern,),
+            )
+        ]
+        if not ids:
+            raise ActionFailed("No posts found matching the query.", key="message")
+        return {"posts": self._render(ids)}, {"query": query}
+
+    def _act_search_user(self, uid: int, query: str) -> Outcome:
+        rows = self.connection.execute(
+            "SELECT user_id, user_name, name, bio, created_at, num_followings, num_followers "
+            "FROM user WHERE user_name LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' "
+            "OR bio LIKE ?1 ESCAPE '\\' OR CAST(user_id AS TEXT) LIKE ?1 ESCAPE '\\' "
+            "ORDER BY user_id",
+            (like_pattern(query),),
+        ).fetchall()
+        if not rows:
+            raise ActionFailed("No users found matching the query.", key="message")
+        keys = ("user_id", "user_name", "name", "bio", "created_at", "num_followings",
+                "num_followers")
+        return {"users": [dict(zip(keys, r)) for r in rows]}, {"query": query}
+
+    def _act_trend(self, uid: int) -> Outcome:
+        since = self.clock.stamp(max(0.0, self.clock.now - self.settings.trend_days * 1440.0))
+        ids = [
+            r[0]
+            for r in self.connection.execute(
+                "SELECT post_id FROM post WHERE created_at >= ? "
+                "ORDER BY num_likes DESC, post_id LIMIT ?",
+                (since, self.settings.trend_top_k),
+            )
+        ]
+        if not ids:
+            raise ActionFailed("No trending posts in the specified period.", key="message")
+        posts = self._render(ids)
+        return {"posts": posts}, {"posts": posts}
+
+    def _act_refresh(self, uid: int) -> Outcome:
+        s = self.settings
+        n = self._refresh_counts.get(uid, 0)
+        self._refresh_counts[uid] = n + 1
+        rng = stream(self.seed, "refresh", uid, n)
+        muted = {
+            r[0]
+            for r in self.connection.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
+        }
+        candidates = self.recommender.recommend(uid, self.clock.now, s.max_rec_post_len, rng)
+        self._store_rec(uid, candidates)
+        visible = self._visible(candidates, muted)
+        if len(visible) > s.refresh_rec_post_count:
+            picks = rng.choice(len(visible), size=s.refresh_rec_post_count, replace=False)
+            visible = [visible[i] for i in sorted(picks)]
+        chosen = set(visible)
+        if s.following_post_count > 0:
+            chosen.update(self._followee_posts(uid, s.following_post_count))
+        if not chosen:
+            raise ActionFailed("No posts found.", key="message")
+        posts = self._render(sorted(chosen))
+        return {"posts": posts}, {"posts": posts}
+
+    def _visible(self, post_ids: list[int], muted: set[int]) -> list[int]:
+        if not muted or not post_ids:
+            return list(post_ids)
+        marks = ",".join("?" * len(post_ids))
+        authors = dict(
+            self.connection.execute(
+                f"SELECT post_id, user_id FROM post WHERE post_id IN ({marks})", tuple(post_ids)
+            ).fetchall()
+        )
+        return [p for p in post_ids if authors.get(p) not in muted]
+
+    def _followee_posts(self, uid: int, limit: int) -> list[int]:
+        """The most liked posts of the users `uid` follows, muted authors excluded (fix)."""
+        return [
+            r[0]
+            for r in self.connection.execute(
+                "SELECT post.post_id FROM follow JOIN post ON post.user_id = follow.followee_id "
+                "WHERE follow.follower_id = ?1 AND post.user_id NOT IN "
+                "(SELECT mutee_id FROM mute WHERE muter_id = ?1) "
+                "ORDER BY post.num_likes DESC, post.post_id LIMIT ?2",
+                (uid, limit),
+            )
+        ]
+
+    def _store_rec(self, uid: int, post_ids: list[int]) -> None:
+        """Keep the OASIS `rec` table: this user's current candidate buffer."""
+        self.connection.execute("DELETE FROM rec WHERE user_id = ?", (uid,))
+        self.connection.executemany(
+            "INSERT INTO rec (user_id, post_id) VALUES (?, ?)", [(uid, p) for p in post_ids]
+        )

@@ -1,0 +1,241 @@
+"""The platform: a state machine over SQLite that executes agents' actions.
+
+It has no SimPy inside: the engine sets `now` and calls `execute`; tests and scripts use
+it alone. Every action is validated against its spec, checked, written with its trace row
+in one atomic unit, and on failure recorded in `failed_action` with nothing else changed.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+import igraph as ig
+
+from oasis_des import __version__
+from oasis_des.platform.actions import (
+    ACTION_SPECS,
+    ActionType,
+    ArgumentError,
+    parse_action,
+)
+from oasis_des.platform.clock import DEFAULT_START, Clock, Kind
+from oasis_des.platform.graph import SocialGraph
+from oasis_des.platform.handlers.discovery import DiscoveryActions
+from oasis_des.platform.handlers.groups import GroupActions
+from oasis_des.platform.handlers.misc import MiscActions
+from oasis_des.platform.handlers.posts import PostActions
+from oasis_des.platform.handlers.ratings import RatingActions
+from oasis_des.platform.handlers.relations import RelationActions
+from oasis_des.platform.recsys import make_recommender
+from oasis_des.platform.settings import PlatformSettings
+from oasis_des.platform.state import ActionFailed, Outcome
+from oasis_des.platform.store import Store
+
+# Actions that change nothing a recommender ranks on (see `content_version`).
+_READS = frozenset(
+    {
+        ActionType.SEARCH_POSTS,
+        ActionType.SEARCH_USER,
+        ActionType.TREND,
+        ActionType.REFRESH,
+        ActionType.DO_NOTHING,
+        ActionType.LISTEN_FROM_GROUP,
+        ActionType.INTERVIEW,
+    }
+)
+
+
+class Platform(
+    PostActions, RatingActions, RelationActions, DiscoveryActions, GroupActions, MiscActions
+):
+    """A Twitter- or Reddit-like platform stored in one SQLite database.
+
+    `kind` picks OASIS's defaults; any setting of `PlatformSettings` may be given as a
+    keyword (e.g. `show_score=True`). `tick` is the length of a Twitter step in simulated
+    minutes, `start_time` the datetime of minute 0 (Reddit timestamps), `k` the clock's
+    time magnification and `seed` the root of the platform's random streams.
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path = ":memory:",
+        kind: Kind = "twitter",
+        *,
+        tick: float = 1.0,
+        start_time: datetime | str = DEFAULT_START,
+        k: float = 60.0,
+        seed: int = 0,
+        **settings: Any,
+    ) -> None:
+        self.kind: Kind = kind
+        self.settings = PlatformSettings.for_kind(kind, **settings)
+        self.clock = Clock(kind, tick=tick, start=start_time, k=k)
+        self.seed = int(seed)
+        self.store = Store(db_path)
+        self.connection = self.store.connection
+        self.social_graph = SocialGraph(self.connection)
+        self.recommender = make_recommender(self.settings.recommender, self)
+        self.content_version = 0
+        self._graph_changes = []
+        self._refresh_counts = {}
+        self._interviews = self.connection.execute(
+            "SELECT COUNT(*) FROM trace WHERE action = 'interview'"
+        ).fetchone()[0]
+        self._write_meta()
+
+    # -- time -------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Simulated minutes since the run's start; set by the engine or by a script."""
+        return self.clock.now
+
+    @now.setter
+    def now(self, minutes: float) -> None:
+        self.clock.now = minutes
+
+    # -- accounts and products --------------------------------------------------------
+    def sign_up(self, agent_id: int, user_name: str, name: str, bio: str) -> dict[str, Any]:
+        """Create the account of `agent_id` (its user_id equals the agent id)."""
+        return self.execute(agent_id, ActionType.SIGNUP, user_name=user_name, name=name, bio=bio)
+
+    def _act_sign_up(self, uid: int, user_name: str, name: str, bio: str) -> Outcome:
+        self.connection.execute(
+            "INSERT INTO user (user_id, agent_id, user_name, name, bio, created_at, "
+            "num_followings, num_followers) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
+            (uid, uid, user_name, name, bio, self._stamp()),
+        )
+        self.social_graph.ensure_vertex(uid)
+        return {"user_id": uid}, {"name": name, "user_name": user_name, "bio": bio}
+
+    def sign_up_product(self, product_id: int, name: str) -> dict[str, Any]:
+        """Put a product in the shop (not an agent action, so not traced)."""
+        try:
+            pid = int(product_id)
+        except (TypeError, ValueError):
+            return {"success": False, "error": f"product_id must be an integer, got {product_id!r}."}
+        with self.store.atomic():
+            if self.connection.execute(
+                "SELECT 1 FROM product WHERE product_id = ?", (pid,)
+            ).fetchone():
+                return {"success": False, "error": f"Product {pid} already exists."}
+            self.connection.execute(
+                "INSERT INTO product (product_id, product_name, sales) VALUES (?, ?, 0)",
+                (pid, name),
+            )
+        return {"success": True, "product_id": pid}
+
+    # -- actions ----------------------------------------------------------------------
+    def execute(self, agent_id: int | str, action: ActionType | str, **args: Any) -> dict[str, Any]:
+        """Run one action for `agent_id`; see PLATFORM_SPEC for results and error texts."""
+        try:
+            uid = _agent_id(agent_id)
+            kind = parse_action(action)
+            clean = ACTION_SPECS[kind].validate(args)
+            if kind is not ActionType.SIGNUP and not self._user_exists(uid):
+                raise ActionFailed(f"Agent {uid} has not signed up.")
+            if kind is ActionType.SIGNUP and self._user_exists(uid):
+                raise ActionFailed(f"Agent {uid} has already signed up.")
+            with self.store.atomic():
+                result, info = getattr(self, f"_act_{kind.value}")(uid, **clean)
+                if info is not None:
+                    self._trace(uid, kind, info)
+        except (ArgumentError, ActionFailed) as exc:
+            key = exc.key if isinstance(exc, ActionFailed) else "error"
+            message = exc.message if isinstance(exc, ActionFailed) else str(exc)
+            self._graph_changes.clear()
+            self._record_failure(agent_id, action, args, message)
+            return {"success": False, key: message}
+        except BaseException:
+            self._graph_changes.clear()
+            raise
+        self._apply_graph_changes()
+        if kind not in _READS:
+            self.content_version += 1
+        return {"success": True, **result}
+
+    def _trace(self, uid: int, kind: ActionType, info: dict[str, Any]) -> None:
+        self.connection.execute(
+            "INSERT INTO trace (user_id, created_at, action, info, sim_time) VALUES (?, ?, ?, ?, ?)",
+            (uid, self._stamp(), kind.value, json.dumps(info, ensure_ascii=False), self.clock.now),
+        )
+
+    def _record_failure(self, agent_id: Any, action: Any, args: dict[str, Any], error: str) -> None:
+        with self.store.atomic():
+            self.connection.execute(
+                "INSERT INTO failed_action (user_id, created_at, sim_time, action, args, error) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    agent_id if isinstance(agent_id, int) else str(agent_id),
+                    self._stamp(),
+                    self.clock.now,
+                    action.value if isinstance(action, ActionType) else str(action),
+                    json.dumps(args, ensure_ascii=False, sort_keys=True, default=repr),
+                    error,
+                ),
+            )
+
+    def _apply_graph_changes(self) -> None:
+        for follower, followee, delta in self._graph_changes:
+            if delta > 0:
+                self.social_graph.add(follower, followee)
+            else:
+                self.social_graph.remove(follower, followee)
+        self._graph_changes.clear()
+
+    # -- batching ---------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run many actions in one transaction (committed at the end, as the engine does).
+
+        If the block raises, the whole batch is rolled back and the graph rebuilt from the
+        tables, so the graph still equals `follow`.
+        """
+        try:
+            with self.store.transaction():
+                yield
+        except BaseException:
+            self.social_graph.reload(self.connection)
+            raise
+
+    # -- views ------------------------------------------------------------------------
+    @property
+    def graph(self) -> ig.Graph:
+        """The follow graph (vertex = user id, edge u -> v: u follows v)."""
+        return self.social_graph.graph
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Platform":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write_meta(self) -> None:
+        meta = {
+            "package_version": __version__,
+            "platform_kind": self.kind,
+            "platform_settings": vars(self.settings),
+            "clock": {"tick": self.clock.tick, "start_time": str(self.clock.start), "k": self.clock.k},
+            "platform_seed": self.seed,
+        }
+        with self.store.atomic():
+            self.connection.executemany(
+                "INSERT OR REPLACE INTO run_meta (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()],
+            )
+
+
+def _agent_id(value: Any) -> int:
+    if type(value) is int and value >= 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if not isinstance(value, (bool, float, str)) and hasattr(value, "__index__") and value >= 0:
+        return int(value.__index__())
+    raise ArgumentError(f"agent_id must be a non-negative integer, got {value!r}.")

@@ -1,0 +1,68 @@
+"""What every action handler shares: the connection, clock, settings and graph."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from oasis_des.platform.clock import Clock
+from oasis_des.platform.graph import SocialGraph
+from oasis_des.platform.settings import PlatformSettings
+
+# What a handler returns on success: extra result keys, and the trace `info` (None: untraced).
+Outcome = tuple[dict[str, Any], dict[str, Any] | None]
+
+
+class ActionFailed(Exception):
+    """An action's check failed; the message is the user-facing error text."""
+
+    def __init__(self, message: str, *, key: str = "error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.key = key  # "message" for empty search/feed results, as OASIS reports them
+
+
+class PlatformState:
+    """Base of the handler mixins; `Platform` fills these in."""
+
+    connection: sqlite3.Connection
+    clock: Clock
+    settings: PlatformSettings
+    social_graph: SocialGraph
+    # Follow edges changed by the running action (follower, followee, +1/-1); the graph
+    # gets them only once the action has committed.
+    _graph_changes: list[tuple[int, int, int]]
+
+    def _post(self, post_id: int) -> tuple[int, int | None, str | None]:
+        """(author, original_post_id, quote_content) of a post, or fail with OASIS's text."""
+        row = self.connection.execute(
+            "SELECT user_id, original_post_id, quote_content FROM post WHERE post_id = ?",
+            (post_id,),
+        ).fetchone()
+        if row is None:
+            raise ActionFailed("Post not found.")
+        return row
+
+    def _root(self, post_id: int) -> tuple[int, int]:
+        """(root post id, root author): a repost is replaced by the post it points at."""
+        author, original, quote = self._post(post_id)
+        if original is not None and quote is None:
+            root_author = self.connection.execute(
+                "SELECT user_id FROM post WHERE post_id = ?", (original,)
+            ).fetchone()[0]
+            return original, root_author
+        return post_id, author
+
+    def _user_exists(self, user_id: int) -> bool:
+        return (
+            self.connection.execute("SELECT 1 FROM user WHERE user_id = ?", (user_id,)).fetchone()
+            is not None
+        )
+
+    def _stamp(self) -> Any:
+        return self.clock.stamp()
+
+    def _insert(self, sql: str, params: tuple[Any, ...]) -> int:
+        cur = self.connection.execute(sql, params)
+        assert cur.lastrowid is not None
+        return cur.lastrowid

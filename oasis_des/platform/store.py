@@ -1,0 +1,90 @@
+"""The SQLite store: one connection, the schema, and explicit transactions.
+
+One action is atomic (a savepoint inside a batch, or its own transaction); many actions
+can share one transaction, which is how the engine commits per batch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+
+def schema_dir() -> Path:
+    """Where the DDL lives: inside the installed wheel, or `schemas/` of a source checkout."""
+    packaged = Path(str(resources.files("oasis_des"))) / "schemas"
+    if packaged.is_dir():
+        return packaged
+    source = Path(__file__).resolve().parents[2] / "schemas"
+    if source.is_dir():
+        return source
+    raise FileNotFoundError(
+        f"oasis_des schema files not found in {packaged} or {source}; reinstall the package."
+    )
+
+
+def schema_sql() -> str:
+    """All DDL, every file in name order (each file creates its own tables and indexes)."""
+    files = sorted(schema_dir().glob("*.sql"))
+    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+
+
+class Store:
+    """A SQLite database holding one run: WAL, synchronous=NORMAL, foreign keys on."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so batching is explicit.
+        self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.connection.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.executescript(schema_sql())
+        self._savepoints = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.connection.in_transaction
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A transaction; nested use joins the outer one (commit happens at the outermost)."""
+        if self.connection.in_transaction:
+            yield self.connection
+            return
+        self.connection.execute("BEGIN")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing for one action: its own transaction, or a savepoint inside a batch."""
+        if not self.connection.in_transaction:
+            with self.transaction() as conn:
+                yield conn
+            return
+        self._savepoints += 1
+        name = f"a{self._savepoints}"
+        self.connection.execute(f"SAVEPOINT {name}")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute(f"ROLLBACK TO {name}")
+            self.connection.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._savepoints -= 1
+        self.connection.execute(f"RELEASE {name}")
+
+    def close(self) -> None:
+        if self.connection.in_transaction:
+            self.connection.execute("COMMIT")
+        self.connection.close()

@@ -1,0 +1,16 @@
+-- oasis_des's own tables.
+-- Run metadata: package version, platform kind and settings, config and seed (JSON values).
+CREATE TABLE IF NOT EXISTS run_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+-- Every failed action attempt, so nothing an agent tried is lost; never counted in trace.
+CREATE TABLE IF NOT EXISTS failed_action (
+    failure_id INTEGER PRIMARY KEY,
+    user_id INTEGER,
+    created_at DATETIME,
+    sim_time REAL,
+    action TEXT,
+    args TEXT,
+    error TEXT
+);
