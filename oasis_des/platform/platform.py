@@ -147,7 +147,7 @@ class Platform(
             key = exc.key if isinstance(exc, ActionFailed) else "error"
             message = exc.message if isinstance(exc, ActionFailed) else str(exc)
             self._graph_changes.clear()
-            self._record_failure(agent_id, action, args, message)
+            self.record_failure(agent_id, action, args, message)
             return {"success": False, key: message}
         except BaseException:
             self._graph_changes.clear()
@@ -163,7 +163,7 @@ class Platform(
             (uid, self._stamp(), kind.value, json.dumps(info, ensure_ascii=False), self.clock.now),
         )
 
-    def _record_failure(self, agent_id: Any, action: Any, args: dict[str, Any], error: str) -> None:
+    def record_failure(self, agent_id: Any, action: Any, args: dict[str, Any], error: str) -> None:
         with self.store.atomic():
             self.connection.execute(
                 "INSERT INTO failed_action (user_id, created_at, sim_time, action, args, error) "

@@ -8,27 +8,15 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
-
-def schema_dir() -> Path:
-    """Where the DDL lives: inside the installed wheel, or `schemas/` of a source checkout."""
-    packaged = Path(str(resources.files("oasis_des"))) / "schemas"
-    if packaged.is_dir():
-        return packaged
-    source = Path(__file__).resolve().parents[2] / "schemas"
-    if source.is_dir():
-        return source
-    raise FileNotFoundError(
-        f"oasis_des schema files not found in {packaged} or {source}; reinstall the package."
-    )
+from oasis_des.resources import data_dir
 
 
 def schema_sql() -> str:
     """All DDL, every file in name order (each file creates its own tables and indexes)."""
-    files = sorted(schema_dir().glob("*.sql"))
+    files = sorted(data_dir("schemas").glob("*.sql"))
     return "\n".join(f.read_text(encoding="utf-8") for f in files)
 
 

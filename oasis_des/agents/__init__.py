@@ -1,0 +1,1 @@
+"""Agents' identities: populations, persona files, synthetic generation, social graphs."""

@@ -1,0 +1,1 @@
+"""The discrete-event engine: SimPy time, activation schedules, the decision gateway."""

@@ -1,0 +1,1 @@
+"""Policies decide what an agent does; they never touch the database."""

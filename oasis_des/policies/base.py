@@ -1,0 +1,41 @@
+"""What policies receive and return, and the interfaces they implement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Protocol, Sequence, runtime_checkable
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observation:
+    """What an activated agent sees: its feed and who it already follows or mutes."""
+
+    agent_id: int
+    time: float  # simulated minutes
+    activation: int  # this agent's activation index, the key of its random draws
+    posts: tuple[dict[str, Any], ...] = ()
+    following: frozenset[int] = frozenset()
+    muted: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """One action with its arguments, or a typed failure (`error` set, action do_nothing)."""
+
+    action: str
+    args: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@runtime_checkable
+class BatchPolicy(Protocol):
+    """Decides a whole batch at once (vectorised offline models, scripts)."""
+
+    def decide_batch(self, observations: Sequence[Observation]) -> list[Decision]: ...
+
+
+@runtime_checkable
+class AsyncPolicy(Protocol):
+    """Decides one observation asynchronously (LLM calls); the gateway bounds concurrency."""
+
+    def decide(self, observation: Observation) -> Awaitable[Decision]: ...
