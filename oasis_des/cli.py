@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"oasis-des {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from oasis_des.agents.commands import register as register_personas
+    from oasis_des.engine.commands import register as register_run
 
+    register_run(sub)
     register_personas(sub)
     return parser
 

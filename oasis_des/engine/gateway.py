@@ -55,6 +55,8 @@ class Gateway:
         self.pending: list[Request] = []
         self.horizon = float("inf")
         self.stats = GatewayStats()
+        # One event loop for the whole run, so async clients keep their connections.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def submit(self, observation: Observation, resolve_at: float) -> Request:
         """Queue a decision; it is decided before simulated time reaches `resolve_at`."""
@@ -77,7 +79,9 @@ class Gateway:
             decisions = self.policy.decide_batch(observations)
             in_flight = len(batch)
         else:
-            decisions = asyncio.run(self._decide_async(observations))
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            decisions = self._loop.run_until_complete(self._decide_async(observations))
             in_flight = min(len(batch), self.max_concurrency)
         if len(decisions) != len(batch):
             raise RuntimeError(
@@ -105,3 +109,9 @@ class Gateway:
                     return Decision(action="do_nothing", error=f"{type(exc).__name__}: {exc}")
 
         return list(await asyncio.gather(*(one(o) for o in observations)))
+
+    def close(self) -> None:
+        """Release the event loop of async policies."""
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None

@@ -296,6 +296,7 @@ class Simulation:
         )
 
     def close(self) -> None:
+        self.gateway.close()
         self.platform.close()
 
     def _write_meta(self) -> None:

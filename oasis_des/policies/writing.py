@@ -34,9 +34,10 @@ def stance_phrase(stance: float, u: float) -> str:
 
 
 def write_post(interests: np.ndarray, stance: float, u: np.ndarray) -> str:
-    """A post about one of the agent's top topics; `u` holds 5 uniforms from its stream."""
-    top = np.argsort(-interests, kind="stable")[:3]
-    topic = TOPIC_NAMES[int(top[min(int(u[0] * 3), 2)])]
+    """A post on a topic drawn in proportion to the agent's interests; `u`: 5 uniforms."""
+    weights = np.cumsum(np.maximum(interests, 0.0))
+    index = int(np.searchsorted(weights, u[0] * weights[-1], side="right")) if weights[-1] > 0 else 0
+    topic = TOPIC_NAMES[min(index, len(TOPIC_NAMES) - 1)]
     words = TOPICS[topic]
     text = f"{_pick(OPENERS, u[1])} {_pick(words, u[2])} and {_pick(words, u[3])}: " \
            f"{stance_phrase(stance, u[4])}."

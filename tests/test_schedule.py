@@ -1,0 +1,138 @@
+"""Activation models produce the configured rates (statistical checks with fixed seeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import simpy
+
+from oasis_des.engine import schedule
+
+
+def collect(make_process, agents: int) -> dict[int, list[float]]:  # type: ignore[no-untyped-def]
+    env = simpy.Environment()
+    times: dict[int, list[float]] = {a: [] for a in range(agents)}
+    make_process(env, lambda a: times[a].append(env.now))
+    env.run()
+    return times
+
+
+def test_poisson_count_matches_rate() -> None:
+    rate, duration, agents = 2.0, 60 * 200.0, 20  # 2/h over 200 h: 400 expected per agent
+    times = collect(
+        lambda env, act: [
+            env.process(schedule.poisson_process(env, a, rate, duration=duration, seed=1, activate=act))
+            for a in range(agents)
+        ],
+        agents,
+    )
+    counts = np.array([len(t) for t in times.values()])
+    expected = rate * duration / 60
+    assert abs(counts.mean() - expected) < 4 * np.sqrt(expected / agents)
+    gaps = np.diff(times[0])
+    assert 0.8 < gaps.std() / gaps.mean() < 1.2  # exponential: coefficient of variation 1
+
+
+def test_profile_poisson_follows_the_hourly_profile() -> None:
+    activity = np.zeros((10, 24))
+    activity[:, 8:12] = 6.0  # active only 08:00-12:00
+    activity[:, 20] = 3.0
+    profile = schedule.ActivityProfile(activity, start_hour=0.0)
+    duration = 60 * 24 * 30.0  # 30 days
+    times = collect(
+        lambda env, act: [
+            env.process(
+                schedule.profile_poisson_process(env, a, profile, duration=duration, seed=2, activate=act)
+            )
+            for a in range(10)
+        ],
+        10,
+    )
+    hours = np.array([int(t / 60) % 24 for ts in times.values() for t in ts])
+    per_hour = np.bincount(hours, minlength=24)
+    assert set(np.flatnonzero(per_hour)) <= {8, 9, 10, 11, 20}
+    expected_morning = 6.0 * 4 * 30 * 10
+    assert abs(per_hour[8:12].sum() - expected_morning) < 4 * np.sqrt(expected_morning)
+    assert abs(per_hour[20] - 3.0 * 30 * 10) < 4 * np.sqrt(900)
+
+
+def test_bursty_has_the_mean_rate_but_heavy_tailed_gaps() -> None:
+    rate, duration = 1.0, 60 * 2000.0
+    times = collect(
+        lambda env, act: env.process(
+            schedule.bursty_process(env, 0, rate, alpha=1.5, duration=duration, seed=3, activate=act)
+        ),
+        1,
+    )[0]
+    gaps = np.diff(times)
+    # Pareto(1.5) has a finite mean (60 min here) but infinite variance: bursts and long waits.
+    assert 0.6 * 60 < gaps.mean() < 1.6 * 60
+    assert gaps.std() / gaps.mean() > 1.5
+    assert np.median(gaps) < gaps.mean()
+
+
+def test_stepped_ticks_activate_with_profile_probability() -> None:
+    agents, tick = 2000, 3.0
+    activity = np.full((agents, 24), 4.0)  # p = 1 - exp(-4 * 3 / 60) per tick
+    profile = schedule.ActivityProfile(activity, start_hour=0.0)
+    env = simpy.Environment()
+    per_tick: list[int] = []
+    fired: list[int] = []
+
+    def activate(a: int) -> None:
+        fired.append(a)
+
+    def counter():  # type: ignore[no-untyped-def]
+        while True:
+            before = len(fired)
+            yield env.timeout(tick)
+            per_tick.append(len(fired) - before)
+
+    env.process(schedule.tick_process(env, profile, tick=tick, duration=300.0, seed=4, activate=activate))
+    env.run(until=300.0)
+    p = 1 - np.exp(-4 * tick / 60)
+    assert abs(len(fired) / (agents * 100) - p) < 0.01
+
+
+def test_stepped_uses_the_hour_of_the_day() -> None:
+    activity = np.zeros((50, 24))
+    activity[:, 10] = 60.0  # only at 10:00, almost surely
+    profile = schedule.ActivityProfile(activity, start_hour=9.5)  # minute 0 is 09:30
+    env = simpy.Environment()
+    times: list[float] = []
+    env.process(
+        schedule.tick_process(env, profile, tick=3.0, duration=180.0, seed=5, activate=lambda a: times.append(env.now))
+    )
+    env.run()
+    assert times and min(times) >= 30.0 and max(times) < 90.0
+
+
+def test_csv_times_are_replayed_exactly(tmp_path: Path) -> None:
+    f = tmp_path / "times.csv"
+    f.write_text("agent_id,time\n1,5.5\n0,2\n1,700\n")
+    rows = schedule.read_activation_csv(f, 2)
+    assert rows == [(2.0, 0), (5.5, 1), (700.0, 1)]
+    env = simpy.Environment()
+    seen: list[tuple[float, int]] = []
+    env.process(schedule.replay_process(env, rows, duration=600.0, activate=lambda a: seen.append((env.now, a))))
+    env.run()
+    assert seen == [(2.0, 0), (5.5, 1)]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("0,x\n", r"row 1, field time: expected minutes, got 'x'"),
+        ("zero,1\n", r"row 1, field agent_id: expected an integer"),
+        ("agent_id,time\n5,1\n", r"row 2, field agent_id: 5 is not an agent \(0..1\)"),
+        ("0,-1\n", r"row 1, field time"),
+        ("0\n", r"row 1: expected agent_id,time"),
+    ],
+)
+def test_csv_errors_name_row_and_field(tmp_path: Path, content: str, message: str) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        schedule.read_activation_csv(f, 2)
