@@ -44,9 +44,62 @@ def keyed_uniforms(seed: int, purpose: str, *keys: np.ndarray | int) -> np.ndarr
     on which other draws are made in the same call, so a batch of decisions draws exactly
     what each decision would draw alone (batching cannot change results).
     """
+    if all(type(k) is int for k in keys):
+        return np.float64(keyed_uniform(seed, purpose, *keys))  # type: ignore[arg-type]
     with np.errstate(over="ignore"):
         h = np.asarray(_mix(np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF) ^ np.uint64(purpose_code(purpose))))
         for key in keys:
             k = np.asarray(key).astype(np.uint64)
             h = _mix(h * _GOLDEN + k + np.uint64(1))
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+
+
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
+def _mix_int(x: int) -> int:
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _MASK
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def keyed_uniform(seed: int, purpose: str, *keys: int) -> float:
+    """The scalar case of `keyed_uniforms` in plain integers (same value, no numpy overhead)."""
+    h = _mix_int((int(seed) & _MASK) ^ purpose_code(purpose))
+    for k in keys:
+        h = _mix_int((h * 0x9E3779B97F4A7C15 + (k & _MASK) + 1) & _MASK)
+    return ((h >> 11) + 0.5) / float(1 << 53)
+
+
+class KeyedStream:
+    """A cheap sequential stream over `keyed_uniform`: draw i is keyed (..., i).
+
+    Creating a numpy Generator costs tens of microseconds; a feed refresh needs a handful of
+    draws, so per-call streams use this instead (same guarantees: a pure function of keys).
+    """
+
+    __slots__ = ("_seed", "_purpose", "_keys", "_i")
+
+    def __init__(self, seed: int, purpose: str, *keys: int) -> None:
+        self._seed, self._purpose, self._keys, self._i = seed, purpose, keys, 0
+
+    def random(self) -> float:
+        """The next uniform in (0, 1)."""
+        self._i += 1
+        return keyed_uniform(self._seed, self._purpose, *self._keys, self._i)
+
+    def integers(self, low: int, high: int) -> int:
+        """The next integer uniform in [low, high)."""
+        return low + min(int(self.random() * (high - low)), high - low - 1)
+
+    def sample(self, population: list[int], k: int) -> list[int]:
+        """k distinct elements in their original order (partial Fisher-Yates)."""
+        if k >= len(population):
+            return list(population)
+        idx = list(range(len(population)))
+        for j in range(k):
+            r = self.integers(j, len(idx))
+            idx[j], idx[r] = idx[r], idx[j]
+        return [population[i] for i in sorted(idx[:k])]

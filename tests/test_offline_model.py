@@ -76,7 +76,7 @@ def test_own_posts_are_not_rated() -> None:
 
 def test_every_allowed_action_occurs() -> None:
     for kind in ("twitter", "reddit"):
-        p = policy(kind=kind, stance=0.0)
+        p = policy(kind=kind, stance=0.9)
         feed = [
             post(1, 5, "i support the election law", comments=[{"comment_id": 1, "user_id": 7, "content": "i agree"}]),
             post(2, 6, "i oppose the vaccine policy, terrible idea",

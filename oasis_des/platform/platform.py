@@ -78,12 +78,15 @@ class Platform(
         self.store = Store(db_path)
         self.connection = self.store.connection
         self.social_graph = SocialGraph(self.connection)
+        self._users: set[int] = set()
+        self.reload_users()
         self.recommender = make_recommender(self.settings.recommender, self)
         self.content_version = 0
         self._graph_changes = []
         self._refresh_counts = {}
         self._interviews = self.connection.execute(
-            "SELECT COUNT(*) FROM trace WHERE action = 'interview'"
+            "SELECT COALESCE(MAX(json_extract(info, '$.interview_id')), 0) FROM trace "
+            "WHERE action = 'interview'"
         ).fetchone()[0]
         self._write_meta()
 
@@ -135,10 +138,10 @@ class Platform(
             uid = _agent_id(agent_id)
             kind = parse_action(action)
             clean = ACTION_SPECS[kind].validate(args)
-            if kind is not ActionType.SIGNUP and not self._user_exists(uid):
+            if (uid in self._users) != (kind is not ActionType.SIGNUP):
+                if kind is ActionType.SIGNUP:
+                    raise ActionFailed(f"Agent {uid} has already signed up.")
                 raise ActionFailed(f"Agent {uid} has not signed up.")
-            if kind is ActionType.SIGNUP and self._user_exists(uid):
-                raise ActionFailed(f"Agent {uid} has already signed up.")
             with self.store.atomic():
                 result, info = getattr(self, f"_act_{kind.value}")(uid, **clean)
                 if info is not None:
@@ -153,9 +156,15 @@ class Platform(
             self._graph_changes.clear()
             raise
         self._apply_graph_changes()
+        if kind is ActionType.SIGNUP:
+            self._users.add(uid)
         if kind not in _READS:
             self.content_version += 1
         return {"success": True, **result}
+
+    def reload_users(self) -> None:
+        """Re-read who has signed up (after bulk inserts that bypass `sign_up`)."""
+        self._users = {r[0] for r in self.connection.execute("SELECT user_id FROM user")}
 
     def _trace(self, uid: int, kind: ActionType, info: dict[str, Any]) -> None:
         self.connection.execute(
@@ -199,6 +208,8 @@ class Platform(
                 yield
         except BaseException:
             self.social_graph.reload(self.connection)
+            self.reload_users()
+            self.content_version += 1  # cached rankings may hold rolled-back posts
             raise
 
     # -- views ------------------------------------------------------------------------

@@ -32,6 +32,8 @@ class PlatformState:
     # Follow edges changed by the running action (follower, followee, +1/-1); the graph
     # gets them only once the action has committed.
     _graph_changes: list[tuple[int, int, int]]
+    # Ids of signed-up users, kept in memory: every action checks its agent against it.
+    _users: set[int]
 
     def _post(self, post_id: int) -> tuple[int, int | None, str | None]:
         """(author, original_post_id, quote_content) of a post, or fail with OASIS's text."""
@@ -54,10 +56,7 @@ class PlatformState:
         return post_id, author
 
     def _user_exists(self, user_id: int) -> bool:
-        return (
-            self.connection.execute("SELECT 1 FROM user WHERE user_id = ?", (user_id,)).fetchone()
-            is not None
-        )
+        return user_id in self._users
 
     def _stamp(self) -> Any:
         return self.clock.stamp()

@@ -20,6 +20,11 @@ def schema_sql() -> str:
     return "\n".join(f.read_text(encoding="utf-8") for f in files)
 
 
+def contains_ci(text: object, query: str) -> bool:
+    """Unicode case-insensitive substring test (SQLite's LIKE folds ASCII letters only)."""
+    return text is not None and query.casefold() in str(text).casefold()
+
+
 class Store:
     """A SQLite database holding one run: WAL, synchronous=NORMAL, foreign keys on."""
 
@@ -31,6 +36,7 @@ class Store:
         if self.path != ":memory:":
             self.connection.execute("PRAGMA journal_mode = WAL")
         self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.create_function("contains_ci", 2, contains_ci, deterministic=True)
         self.connection.executescript(schema_sql())
         self._savepoints = 0
 

@@ -10,6 +10,7 @@ All agent state is arrays over agents. Parameters: models/offline.toml.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from oasis_des.agents.population import Population
 from oasis_des.policies.base import Decision, Observation
 from oasis_des.policies.features import N_TOPICS, TOPICS, TOPIC_NAMES, features
 from oasis_des.policies.writing import write_post, write_reply
-from oasis_des.rng import keyed_uniforms, stream
+from oasis_des.rng import keyed_uniform, keyed_uniforms, stream
 
 POST_OPTIONS = ("like_post", "dislike_post", "repost", "quote_post", "create_comment",
                 "follow", "unfollow", "mute", "report_post")
@@ -92,9 +93,8 @@ class OfflinePolicy:
     def _decide(self, obs: Observation) -> Decision:
         a = obs.agent_id
         names, targets, logits, read = self._options(obs)
-        u = keyed_uniforms(self.seed, "offline-choice", a, obs.activation, np.arange(len(logits)))
-        gumbel = -np.log(-np.log(u))
-        choice = int(np.argmax(np.asarray(logits) / self.params.temperature + gumbel))
+        u = keyed_uniform(self.seed, "offline-choice", a, obs.activation)
+        choice = _softmax_draw(logits, self.params.temperature, u)
         self._update_opinion(a, read)
         return self._decision(obs, names[choice], targets[choice])
 
@@ -161,7 +161,7 @@ class OfflinePolicy:
     def _decision(self, obs: Observation, name: str, target: Any) -> Decision:
         a = obs.agent_id
         s = float(self.stance[a])
-        u = keyed_uniforms(self.seed, "offline-text", a, obs.activation, np.arange(5))
+        u = keyed_uniforms(self.seed, "offline-text", np.int64(a), obs.activation, np.arange(5))
         if name in ("like_post", "dislike_post", "repost"):
             return Decision(action=name, args={"post_id": target["post_id"]})
         if name == "quote_post":
@@ -185,3 +185,20 @@ class OfflinePolicy:
             top = TOPIC_NAMES[int(np.argmax(self.interests[a]))]
             return Decision(action=name, args={"query": TOPICS[top][int(u[0] * 3)]})
         return Decision(action=name)
+
+
+def _softmax_draw(logits: list[float], temperature: float, u: float) -> int:
+    """Index drawn from softmax(logits / temperature) by inverting its CDF at `u`.
+
+    One uniform per decision, keyed by agent and activation: the draw is the same whatever
+    else is in the batch. Plain floats: option lists are short, numpy would cost more.
+    """
+    top = max(logits)
+    weights = [math.exp((x - top) / temperature) for x in logits]
+    target = u * sum(weights)
+    acc = 0.0
+    for i, w in enumerate(weights):
+        acc += w
+        if target < acc:
+            return i
+    return len(weights) - 1

@@ -7,13 +7,23 @@ from typing import Any
 from oasis_des.platform.recsys import Recommender
 from oasis_des.platform.render import render_posts
 from oasis_des.platform.state import ActionFailed, Outcome, PlatformState
-from oasis_des.rng import stream
+from oasis_des.rng import KeyedStream
 
 
-def like_pattern(query: str) -> str:
-    """A LIKE pattern matching `query` anywhere, with `%`, `_` and `\\` taken literally."""
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def match_any(columns: tuple[str, ...], query: str) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause true when any column contains `query`, case-insensitively.
+
+    ASCII queries use LIKE (fast, in C) with `%`, `_` and `\\` escaped so they match
+    literally; other queries use Unicode case folding (`contains_ci`, see store.py).
+    """
+    if query.isascii():
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        test = "{} LIKE ?1 ESCAPE '\\'"
+        param = f"%{escaped}%"
+    else:
+        test = "contains_ci({}, ?1)"
+        param = query
+    return " OR ".join(test.format(c) for c in columns), (param,)
 
 
 class DiscoveryActions(PlatformState):
@@ -30,14 +40,13 @@ class DiscoveryActions(PlatformState):
         )
 
     def _act_search_posts(self, uid: int, query: str) -> Outcome:
-        pattern = like_pattern(query)
+        where, params = match_any(
+            ("content", "CAST(post_id AS TEXT)", "CAST(user_id AS TEXT)"), query
+        )
         ids = [
             r[0]
             for r in self.connection.execute(
-                "SELECT post_id FROM post WHERE content LIKE ?1 ESCAPE '\\' "
-                "OR CAST(post_id AS TEXT) LIKE ?1 ESCAPE '\\' "
-                "OR CAST(user_id AS TEXT) LIKE ?1 ESCAPE '\\' ORDER BY post_id",
-                (pattern,),
+                f"SELECT post_id FROM post WHERE {where} ORDER BY post_id", params
             )
         ]
         if not ids:
@@ -45,12 +54,11 @@ class DiscoveryActions(PlatformState):
         return {"posts": self._render(ids)}, {"query": query}
 
     def _act_search_user(self, uid: int, query: str) -> Outcome:
+        where, params = match_any(("user_name", "name", "bio", "CAST(user_id AS TEXT)"), query)
         rows = self.connection.execute(
             "SELECT user_id, user_name, name, bio, created_at, num_followings, num_followers "
-            "FROM user WHERE user_name LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' "
-            "OR bio LIKE ?1 ESCAPE '\\' OR CAST(user_id AS TEXT) LIKE ?1 ESCAPE '\\' "
-            "ORDER BY user_id",
-            (like_pattern(query),),
+            f"FROM user WHERE {where} ORDER BY user_id",
+            params,
         ).fetchall()
         if not rows:
             raise ActionFailed("No users found matching the query.", key="message")
@@ -77,7 +85,7 @@ class DiscoveryActions(PlatformState):
         s = self.settings
         n = self._refresh_counts.get(uid, 0)
         self._refresh_counts[uid] = n + 1
-        rng = stream(self.seed, "refresh", uid, n)
+        rng = KeyedStream(self.seed, "refresh", uid, n)
         muted = {
             r[0]
             for r in self.connection.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
@@ -85,10 +93,7 @@ class DiscoveryActions(PlatformState):
         candidates = self.recommender.recommend(uid, self.clock.now, s.max_rec_post_len, rng)
         self._store_rec(uid, candidates)
         visible = self._visible(candidates, muted)
-        if len(visible) > s.refresh_rec_post_count:
-            picks = rng.choice(len(visible), size=s.refresh_rec_post_count, replace=False)
-            visible = [visible[i] for i in sorted(picks)]
-        chosen = set(visible)
+        chosen = set(rng.sample(visible, s.refresh_rec_post_count))
         if s.following_post_count > 0:
             chosen.update(self._followee_posts(uid, s.following_post_count))
         if not chosen:

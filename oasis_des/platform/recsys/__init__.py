@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Protocol
 
-import numpy as np
+from oasis_des.rng import KeyedStream
 
 if TYPE_CHECKING:
     from oasis_des.platform.platform import Platform
 
 
 class Recommender(Protocol):
-    """Chooses up to `k` candidate post ids for `user_id` at simulated time `now`."""
+    """Chooses up to `k` candidate post ids for `user_id` at simulated time `now`.
 
-    def recommend(
-        self, user_id: int, now: float, k: int, rng: np.random.Generator
-    ) -> list[int]: ...
+    `rng` is this call's own random stream (keyed by seed, user and refresh count).
+    """
+
+    def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]: ...
 
 
 def make_recommender(name: str, platform: "Platform") -> Recommender:

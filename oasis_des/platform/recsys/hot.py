@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from oasis_des.rng import KeyedStream
+
 if TYPE_CHECKING:
     from oasis_des.platform.platform import Platform
 
@@ -33,7 +35,7 @@ class HotRecommender:
         self._key: tuple[float, int, int] | None = None
         self._ranked: list[int] = []
 
-    def recommend(self, user_id: int, now: float, k: int, rng: np.random.Generator) -> list[int]:
+    def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]:
         key = (now, self._platform.content_version, k)
         if key != self._key:
             self._ranked = self._rank(k)
