@@ -85,6 +85,7 @@ def test_every_allowed_action_occurs() -> None:
         seen: set[str] = set()
         for i in range(6000):
             following = frozenset({6}) if i % 2 else frozenset()
+            p.stance[0] = 0.9  # a committed partisan: strong (dis)agreement both ways
             d = p.decide_batch([Observation(agent_id=0, time=0, activation=i, posts=tuple(feed),
                                             following=following)])[0]
             seen.add(d.action)
