@@ -175,8 +175,8 @@ class Simulation:
     def _activation(self, agent: int) -> Generator[simpy.Event, Any, None]:
         index = int(self._activation_index[agent])
         self._activation_index[agent] = index + 1
+        observation = yield from self._served(ActionType.REFRESH.value, lambda: self._observe(agent, index))
         now = self.env.now
-        observation = self._observe(agent, index)
         request = self.gateway.submit(observation, now + self._think(agent, index))
         yield self.env.timeout(request.resolve_at - now)
         decision = request.decision
@@ -188,7 +188,6 @@ class Simulation:
         self._busy.discard(agent)
 
     def _observe(self, agent: int, index: int) -> Observation:
-        self.platform.now = self.env.now
         feed = self.platform.execute(agent, ActionType.REFRESH)
         conn = self.platform.connection
         following = frozenset(
@@ -218,6 +217,10 @@ class Simulation:
     def _perform(
         self, agent: int, action: str, args: dict[str, Any]
     ) -> Generator[simpy.Event, Any, None]:
+        yield from self._served(action, lambda: self.platform.execute(agent, action, **args))
+
+    def _served(self, action: str, work: Callable[[], Any]) -> Generator[simpy.Event, Any, Any]:
+        """Queue for the platform server, hold it for the action's service time, then act."""
         server = self.config.server
         service = server.per_action.get(action, server.service_minutes)
         with self.server.request() as slot:
@@ -225,7 +228,7 @@ class Simulation:
             if service > 0:
                 yield self.env.timeout(service)
             self.platform.now = self.env.now
-            self.platform.execute(agent, action, **args)
+            return work()
 
     def _record_policy_failure(self, agent: int, error: str) -> None:
         self.platform.now = self.env.now

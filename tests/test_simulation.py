@@ -1,0 +1,189 @@
+"""Whole runs: determinism, batching invariance, time modes, scripted actions, the server."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine_helpers import config, small_population
+from oasis_des.engine.scripted import ScriptedAction, read_script
+from oasis_des.engine.simulation import Simulation
+
+
+def run(tmp_path: Path | None = None, population_seed: int = 0, **sections: object):  # type: ignore[no-untyped-def]
+    sections.setdefault("time", {"duration": "3h"})
+    sim = Simulation(config(tmp_path, **sections), population=small_population(60, seed=population_seed))
+    try:
+        return sim.run()
+    finally:
+        sim.close()
+
+
+@pytest.mark.parametrize("kind", ["twitter", "reddit"])
+def test_same_seed_same_digest_and_batching_never_changes_it(kind: str) -> None:
+    a = run(seed=5, platform={"kind": kind})
+    b = run(seed=5, platform={"kind": kind})
+    one = run(seed=5, platform={"kind": kind}, gateway={"max_batch": 1})
+    assert a.digest == b.digest == one.digest
+    assert a.gateway.max_batch > 1 and one.gateway.max_batch == 1
+    assert a.total_actions > 100 and sum(v for k, v in a.actions.items() if k not in ("sign_up", "refresh")) > 20
+
+
+def test_different_seed_different_digest() -> None:
+    assert run(seed=1).digest != run(seed=2).digest
+
+
+def test_continuous_batching_invariance() -> None:
+    t = {"mode": "continuous", "duration": "4h", "think_seconds": 20.0}
+    for model in ("poisson", "profile", "bursty"):
+        a = run(seed=3, time=t, activation={"model": model, "rate": 2.0})
+        b = run(seed=3, time=t, activation={"model": model, "rate": 2.0}, gateway={"max_batch": 1})
+        assert a.digest == b.digest, model
+        assert a.activations > 50, model
+
+
+def test_same_digest_in_a_fresh_process(tmp_path: Path) -> None:
+    here = run(tmp_path, seed=9)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from engine_helpers import config, small_population;"
+        "from oasis_des.engine.simulation import Simulation;"
+        "s = Simulation(config(None, seed=9, time={'duration': '3h'}), population=small_population(60));"
+        "print(s.run().digest)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == here.digest
+
+
+def test_run_can_be_advanced_in_steps() -> None:
+    whole = run(seed=4)
+    sim = Simulation(config(seed=4, time={"duration": "3h"}), population=small_population(60))
+    first = sim.run(until=45)
+    assert first.sim_time == 45.0
+    second = sim.run(until=100)
+    assert second.sim_time == 100.0 and second.total_actions >= first.total_actions
+    assert sim.run().digest == whole.digest
+    sim.close()
+
+
+def test_database_holds_trace_with_sim_time_and_run_metadata(tmp_path: Path) -> None:
+    result = run(tmp_path, seed=2)
+    conn = sqlite3.connect(result.db_path)
+    rows = conn.execute("SELECT created_at, sim_time FROM trace WHERE action != 'sign_up'").fetchall()
+    assert rows and all(created == int(sim // 3.0) for created, sim in rows)  # tick = 3 minutes
+    meta = dict(conn.execute("SELECT key, value FROM run_meta"))
+    assert json.loads(meta["seed"]) == 2 and json.loads(meta["config"])["time"]["tick"] == 3.0
+    counted = dict(conn.execute("SELECT action, COUNT(*) FROM trace GROUP BY action"))
+    assert counted == result.actions
+
+
+def test_existing_output_is_refused_unless_overwrite(tmp_path: Path) -> None:
+    run(tmp_path, seed=1)
+    with pytest.raises(FileExistsError, match="already exists"):
+        run(tmp_path, seed=1)
+    assert run(tmp_path, seed=1, output={"path": str(tmp_path / "run.db"), "overwrite": True}).total_actions
+
+
+def test_an_agent_never_has_two_open_activations() -> None:
+    # Think times of ~60 simulated minutes with activations every ~6 minutes: most are skipped.
+    r = run(seed=1, time={"mode": "continuous", "duration": "5h", "think_seconds": 60.0},
+            activation={"model": "poisson", "rate": 10.0})
+    assert r.skipped_activations > r.activations
+
+
+def test_scripted_actions_run_at_their_time(tmp_path: Path) -> None:
+    script = tmp_path / "script.csv"
+    script.write_text(
+        'time,agent_id,action,args\n0,3,create_post,"{""content"": ""Breaking news""}"\n'
+        '7.5,4,like_post,"{""post_id"": 1}"\n'
+    )
+    result = run(tmp_path, seed=1, script={"file": str(script)})
+    conn = sqlite3.connect(result.db_path)
+    first = conn.execute("SELECT user_id, content FROM post ORDER BY post_id LIMIT 1").fetchone()
+    assert first == (3, "Breaking news")
+    like = conn.execute(
+        "SELECT sim_time FROM trace WHERE action = 'like_post' AND user_id = 4 ORDER BY trace_id LIMIT 1"
+    ).fetchone()
+    assert like == (7.5,)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("time,agent_id,action\nx,1,do_nothing\n", r"row 2, field time"),
+        ("time,agent_id,action\n1,1,fly\n", r"row 2, field action: Unknown action 'fly'"),
+        ("time,agent_id,action,args\n1,1,do_nothing,{bad\n", r"row 2, field args"),
+        ("time,agent_id\n1,1\n", r"row 2: missing field 'action'"),
+    ],
+)
+def test_script_errors_name_row_and_field(tmp_path: Path, content: str, message: str) -> None:
+    f = tmp_path / "s.csv"
+    f.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        read_script(f)
+
+
+def test_scripted_action_from_python() -> None:
+    sim = Simulation(config(seed=1, time={"duration": "1h"}), population=small_population(10))
+    sim.schedule(ScriptedAction(time=30.0, agent_id=2, action="create_post", args={"content": "hello"}))
+    sim.run()
+    row = sim.platform.connection.execute(
+        "SELECT sim_time FROM trace WHERE action = 'create_post' AND info LIKE '%hello%'"
+    ).fetchone()
+    assert row == (30.0,)
+    with pytest.raises(ValueError, match="in the past"):
+        sim.schedule(ScriptedAction(time=1.0, agent_id=2, action="do_nothing"))
+    sim.close()
+
+
+def _action_times(result) -> list[float]:  # type: ignore[no-untyped-def]
+    conn = sqlite3.connect(result.db_path)
+    return [t for (t,) in conn.execute(
+        "SELECT sim_time FROM trace WHERE action != 'sign_up' UNION ALL "
+        "SELECT sim_time FROM failed_action ORDER BY 1"
+    )]
+
+
+def test_server_capacity_and_service_time_create_queues(tmp_path: Path) -> None:
+    """One server with 0.5-minute service serialises actions; two servers overlap them."""
+    one = run(tmp_path / "one", seed=6, time={"duration": "2h"},
+              server={"capacity": 1, "service_minutes": 0.5})
+    two = run(tmp_path / "two", seed=6, time={"duration": "2h"},
+              server={"capacity": 2, "service_minutes": 0.5})
+    gaps_one = [b - a for a, b in zip(_action_times(one), _action_times(one)[1:])]
+    gaps_two = [b - a for a, b in zip(_action_times(two), _action_times(two)[1:])]
+    assert len(gaps_one) > 50
+    assert min(gaps_one) >= 0.5 - 1e-9
+    assert min(gaps_two) < 0.5
+
+
+def test_per_action_service_time() -> None:
+    slow_posts = run(seed=6, server={"per_action": {"refresh": 1.0}})
+    assert slow_posts.activations > 0 and slow_posts.digest != run(seed=6).digest
+
+
+def test_csv_activation_times(tmp_path: Path) -> None:
+    f = tmp_path / "times.csv"
+    f.write_text("agent_id,time\n0,1\n1,2\n0,50\n")
+    r = run(tmp_path, seed=1, time={"mode": "continuous", "duration": "2h"},
+            activation={"model": "csv", "csv": str(f)})
+    assert r.activations == 3
+    conn = sqlite3.connect(r.db_path)
+    times = sorted(
+        t
+        for table in ("trace", "failed_action")  # an empty feed is a failed refresh
+        for (t,) in conn.execute(f"SELECT sim_time FROM {table} WHERE action = 'refresh'")
+    )
+    assert times == [1.0, 2.0, 50.0]
+
+
+def test_stepped_mode_refuses_continuous_models() -> None:
+    with pytest.raises(ValueError, match="needs time.mode = 'continuous'"):
+        run(seed=1, activation={"model": "poisson"})
