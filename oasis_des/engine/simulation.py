@@ -109,6 +109,7 @@ class Simulation:
         self._commit_every = t.commit_every or (t.tick if t.mode == "stepped" else 1.0)
         self._next_commit = self._commit_every
         self._wall = 0.0
+        self.events = 0  # SimPy events processed (for overhead measurements)
         self._write_meta()
 
     # -- building ---------------------------------------------------------------------
@@ -259,6 +260,7 @@ class Simulation:
                     if progress is not None:
                         progress(self._progress(nxt, started))
                 env.step()
+                self.events += 1
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")

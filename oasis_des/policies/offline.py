@@ -10,7 +10,6 @@ All agent state is arrays over agents. Parameters: models/offline.toml.
 
 from __future__ import annotations
 
-import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from oasis_des.agents.population import Population
 from oasis_des.policies.base import Decision, Observation
 from oasis_des.policies.features import N_TOPICS, TOPICS, TOPIC_NAMES, features
 from oasis_des.policies.writing import write_post, write_reply
-from oasis_des.rng import keyed_uniform, keyed_uniforms, stream
+from oasis_des.rng import keyed_uniform, stream
 
 POST_OPTIONS = ("like_post", "dislike_post", "repost", "quote_post", "create_comment",
                 "follow", "unfollow", "mute", "report_post")
@@ -88,88 +87,111 @@ class OfflinePolicy:
 
     # -- one batch --------------------------------------------------------------------
     def decide_batch(self, observations: Sequence[Observation]) -> list[Decision]:
-        return [self._decide(obs) for obs in observations]
+        """One decision per observation, computed for the whole batch with numpy.
 
-    def _decide(self, obs: Observation) -> Decision:
-        a = obs.agent_id
-        names, targets, logits, read = self._options(obs)
-        u = keyed_uniform(self.seed, "offline-choice", a, obs.activation)
-        choice = _softmax_draw(logits, self.params.temperature, u)
-        self._update_opinion(a, read)
-        return self._decision(obs, names[choice], targets[choice])
+        Each decision depends only on its own observation, the agent's state and its keyed
+        uniform, never on the rest of the batch. An agent listed twice is handled in
+        order (its second decision sees the opinion update of its first).
+        """
+        decisions: list[Decision] = []
+        chunk: list[Observation] = []
+        seen: set[int] = set()
+        for obs in observations:
+            if obs.agent_id in seen:
+                decisions += self._decide_unique(chunk)
+                chunk, seen = [], set()
+            chunk.append(obs)
+            seen.add(obs.agent_id)
+        return decisions + self._decide_unique(chunk)
 
-    def _options(self, obs: Observation) -> tuple[list[str], list[Any], list[float], list[float]]:
-        p, w, a = self.params, self.params.weights, obs.agent_id
-        s, beta = self.stance[a], self.conformity[a]
-        names: list[str] = []
-        targets: list[Any] = []
-        logits: list[float] = []
-        read: list[float] = []
-
-        def add(name: str, target: Any, value: float) -> None:
-            if name in self.allowed:
-                names.append(name)
-                targets.append(target)
-                logits.append(p.base[name] + value)
-
-        for post in obs.posts:
-            topic, sigma = features(post["content"])
-            read.append(sigma)
-            if post["user_id"] == a:
+    def _decide_unique(self, batch: Sequence[Observation]) -> list[Decision]:
+        if not batch:
+            return []
+        feed = _Feed(batch)
+        options = self._options(batch, feed)
+        u = np.array([keyed_uniform(self.seed, "offline-choice", o.agent_id, o.activation)
+                      for o in batch])
+        chosen = _segment_softmax_draw(options, len(batch), self.params.temperature, u)
+        self._update_opinions(feed)
+        out = []
+        for i, obs in enumerate(batch):
+            k = chosen[i]
+            if k < 0:
+                out.append(Decision(action="do_nothing"))
                 continue
-            r = float(topic @ self.interests[a]) / (float(np.linalg.norm(topic)) or 1.0)
-            g = 1.0 - abs(s - sigma) / 2.0
-            score = post.get("score", post.get("num_likes", 0) - post.get("num_dislikes", 0))
-            proof = float(np.sign(score) * np.log1p(abs(score)))
-            author = post["user_id"]
-            add("like_post", post, w["relevance"] * r + w["agreement"] * (g - .5) + beta * proof)
-            add("dislike_post", post, w["relevance"] * r - w["agreement"] * (g - .5) - beta * proof)
-            add("repost", post, w["relevance"] * r + w["agreement"] * (g - .5) + beta * proof)
-            add("quote_post", post, w["relevance"] * r + w["quote_strength"] * abs(g - .5))
-            add("create_comment", post, w["relevance"] * r + w["comment_strength"] * abs(g - .5)
-                + w["verbosity"] * self.verbosity[a])
-            add("report_post", post, w["report"] * (.5 - g))
-            if author in obs.following:
-                add("unfollow", author, w["disagreement"] * (.5 - g))
-            else:
-                add("follow", author, w["agreement"] * (g - .5) + w["relevance"] * r)
-            if author not in obs.muted:
-                add("mute", author, w["disagreement"] * (.5 - g))
-            for comment in post.get("comments", ())[:3]:
-                if comment["user_id"] == a:
-                    continue
-                gc = 1.0 - abs(s - features(comment["content"])[1]) / 2.0
-                add("like_comment", comment, w["agreement"] * (gc - .5))
-                add("dislike_comment", comment, -w["agreement"] * (gc - .5))
-        add("create_post", None, w["verbosity"] * self.verbosity[a])
-        add("search_posts", None, 0.0)
-        add("trend", None, 0.0)
-        add("do_nothing", None, 0.0)
-        return names, targets, logits, read
+            name = OPTION_NAMES[options.kind[k]]
+            out.append(self._decision(obs, name, feed.target(name, int(options.target[k]))))
+        return out
 
-    def _update_opinion(self, a: int, read: list[float]) -> None:
-        """Bounded confidence: move toward posts within the agent's openness radius."""
-        s, eps, mu = self.stance[a], self.openness[a], self.assimilation[a]
+    def _options(self, batch: Sequence[Observation], feed: "_Feed") -> "_Options":
+        """Every (action, target) option of every observation with its utility (logit)."""
+        w, base = self.params.weights, self.params.base
+        opts = _Options()
+        agent = feed.agent
+        s, beta = self.stance[agent], self.conformity[agent]
+        norm = np.linalg.norm(feed.topic, axis=1)
+        r = np.einsum("ij,ij->i", feed.topic, self.interests[agent]) / np.where(norm > 0, norm, 1.0)
+        g = 1.0 - np.abs(s - feed.sigma) / 2.0
+        proof = np.sign(feed.score) * np.log1p(np.abs(feed.score))
+        other = feed.author != agent
+        lean = w["agreement"] * (g - 0.5)
+        post_utilities = {
+            "like_post": w["relevance"] * r + lean + beta * proof,
+            "dislike_post": w["relevance"] * r - lean - beta * proof,
+            "repost": w["relevance"] * r + lean + beta * proof,
+            "quote_post": w["relevance"] * r + w["quote_strength"] * np.abs(g - 0.5),
+            "create_comment": w["relevance"] * r + w["comment_strength"] * np.abs(g - 0.5)
+            + w["verbosity"] * self.verbosity[agent],
+            "report_post": w["report"] * (0.5 - g),
+            "unfollow": w["disagreement"] * (0.5 - g),
+            "follow": lean + w["relevance"] * r,
+            "mute": w["disagreement"] * (0.5 - g),
+        }
+        masks = {"unfollow": other & feed.following, "follow": other & ~feed.following,
+                 "mute": other & ~feed.muted}
+        for name, utility in post_utilities.items():
+            if name in self.allowed:
+                keep = np.flatnonzero(masks.get(name, other))
+                opts.add(name, feed.obs[keep], keep, base[name] + utility[keep])
+        if len(feed.c_obs):
+            c_agent = feed.agent[feed.c_pair]
+            gc = 1.0 - np.abs(self.stance[c_agent] - feed.c_sigma) / 2.0
+            keep = np.flatnonzero(feed.c_author != c_agent)
+            for name, sign in (("like_comment", 1.0), ("dislike_comment", -1.0)):
+                if name in self.allowed:
+                    opts.add(name, feed.c_obs[keep], keep,
+                             base[name] + sign * w["agreement"] * (gc[keep] - 0.5))
+        agents = np.array([o.agent_id for o in batch])
+        everyone = np.arange(len(batch))
+        for name, value in (("create_post", w["verbosity"] * self.verbosity[agents]),
+                            ("search_posts", np.zeros(len(batch))),
+                            ("trend", np.zeros(len(batch))),
+                            ("do_nothing", np.zeros(len(batch)))):
+            if name in self.allowed:
+                opts.add(name, everyone, everyone, base[name] + value)
+        return opts
+
+    def _update_opinions(self, feed: "_Feed") -> None:
+        """Bounded confidence, post by post in feed order, for all agents of the batch at once."""
         op = self.params.opinion
-        for sigma in read:
-            if abs(s - sigma) < eps:
-                s += mu * (sigma - s)
-            elif op["backfire"] and abs(s - sigma) > float(op["backfire_radius"]):
-                s -= float(op["backfire_rate"]) * (sigma - s)
-        self.stance[a] = min(1.0, max(-1.0, s))
+        backfire = bool(op["backfire"])
+        for position in range(int(feed.position.max(initial=-1)) + 1):
+            at = np.flatnonzero(feed.position == position)
+            a = feed.agent[at]
+            s, sigma = self.stance[a], feed.sigma[at]
+            gap = np.abs(s - sigma)
+            near = gap < self.openness[a]
+            s = np.where(near, s + self.assimilation[a] * (sigma - s), s)
+            if backfire:
+                far = ~near & (gap > float(op["backfire_radius"]))
+                s = np.where(far, s - float(op["backfire_rate"]) * (sigma - s), s)
+            self.stance[a] = np.clip(s, -1.0, 1.0)
 
     def _decision(self, obs: Observation, name: str, target: Any) -> Decision:
         a = obs.agent_id
         s = float(self.stance[a])
-        u = keyed_uniforms(self.seed, "offline-text", np.int64(a), obs.activation, np.arange(5))
         if name in ("like_post", "dislike_post", "repost"):
             return Decision(action=name, args={"post_id": target["post_id"]})
-        if name == "quote_post":
-            return Decision(action=name, args={"post_id": target["post_id"],
-                                               "quote_content": write_reply(s, u)})
-        if name == "create_comment":
-            return Decision(action=name, args={"post_id": target["post_id"],
-                                               "content": write_reply(s, u)})
         if name == "report_post":
             return Decision(action=name, args={"post_id": target["post_id"],
                                                "report_reason": "misleading or offensive"})
@@ -179,26 +201,117 @@ class OfflinePolicy:
             return Decision(action=name, args={"mutee_id": target})
         if name in ("like_comment", "dislike_comment"):
             return Decision(action=name, args={"comment_id": target["comment_id"]})
+        if name in ("do_nothing", "trend"):
+            return Decision(action=name)
+        u = [keyed_uniform(self.seed, "offline-text", a, obs.activation, j) for j in range(5)]
+        if name == "quote_post":
+            return Decision(action=name, args={"post_id": target["post_id"],
+                                               "quote_content": write_reply(s, u)})
+        if name == "create_comment":
+            return Decision(action=name, args={"post_id": target["post_id"],
+                                               "content": write_reply(s, u)})
         if name == "create_post":
             return Decision(action=name, args={"content": write_post(self.interests[a], s, u)})
-        if name == "search_posts":
-            top = TOPIC_NAMES[int(np.argmax(self.interests[a]))]
-            return Decision(action=name, args={"query": TOPICS[top][int(u[0] * 3)]})
-        return Decision(action=name)
+        top = TOPIC_NAMES[int(np.argmax(self.interests[a]))]  # search_posts
+        return Decision(action=name, args={"query": TOPICS[top][int(u[0] * 3)]})
 
 
-def _softmax_draw(logits: list[float], temperature: float, u: float) -> int:
-    """Index drawn from softmax(logits / temperature) by inverting its CDF at `u`.
+OPTION_NAMES: tuple[str, ...] = POST_OPTIONS + COMMENT_OPTIONS + GLOBAL_OPTIONS
+_CODE = {name: i for i, name in enumerate(OPTION_NAMES)}
 
-    One uniform per decision, keyed by agent and activation: the draw is the same whatever
-    else is in the batch. Plain floats: option lists are short, numpy would cost more.
+
+class _Feed:
+    """The posts (and their first comments) of a batch's observations, as flat arrays."""
+
+    def __init__(self, batch: Sequence[Observation]) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.comments: list[dict[str, Any]] = []
+        obs, position, c_obs, c_pair = [], [], [], []
+        for i, o in enumerate(batch):
+            for j, post in enumerate(o.posts):
+                pair = len(self.posts)
+                self.posts.append(post)
+                obs.append(i)
+                position.append(j)
+                for comment in post.get("comments", ())[:3]:
+                    self.comments.append(comment)
+                    c_obs.append(i)
+                    c_pair.append(pair)
+        self.obs = np.array(obs, dtype=np.int64)
+        self.position = np.array(position, dtype=np.int64)
+        agents = np.array([o.agent_id for o in batch], dtype=np.int64)
+        self.agent = agents[self.obs]
+        feats = [features(p["content"]) for p in self.posts]
+        self.topic = np.array([f[0] for f in feats]).reshape(len(feats), N_TOPICS)
+        self.sigma = np.array([f[1] for f in feats], dtype=np.float64)
+        self.score = np.array(
+            [p.get("score", p.get("num_likes", 0) - p.get("num_dislikes", 0)) for p in self.posts],
+            dtype=np.float64,
+        )
+        self.author = np.array([p["user_id"] for p in self.posts], dtype=np.int64)
+        self.following = np.array(
+            [p["user_id"] in batch[i].following for p, i in zip(self.posts, obs)], dtype=bool
+        )
+        self.muted = np.array(
+            [p["user_id"] in batch[i].muted for p, i in zip(self.posts, obs)], dtype=bool
+        )
+        self.c_obs = np.array(c_obs, dtype=np.int64)
+        self.c_pair = np.array(c_pair, dtype=np.int64)
+        self.c_sigma = np.array([features(c["content"])[1] for c in self.comments])
+        self.c_author = np.array([c["user_id"] for c in self.comments], dtype=np.int64)
+
+    def target(self, name: str, index: int) -> Any:
+        """What an option acts on: a post, an author id, a comment, or nothing."""
+        if name in COMMENT_OPTIONS:
+            return self.comments[index]
+        if name in ("follow", "unfollow", "mute"):
+            return int(self.author[index])
+        if name in POST_OPTIONS:
+            return self.posts[index]
+        return None
+
+
+class _Options:
+    """Options of a batch as parallel arrays: observation, kind, target index, logit."""
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, name: str, obs: np.ndarray, target: np.ndarray, logit: np.ndarray) -> None:
+        kind = np.full(len(obs), _CODE[name], dtype=np.int64)
+        self._parts.append((np.asarray(obs), kind, np.asarray(target), np.asarray(logit, float)))
+
+    def freeze(self) -> None:
+        """Concatenate and group by observation (stable: each keeps its option order)."""
+        if self._parts:
+            obs, kind, target, logit = (np.concatenate(c) for c in zip(*self._parts))
+        else:
+            obs = kind = target = logit = np.zeros(0, dtype=np.int64)
+        order = np.argsort(obs, kind="stable")
+        self.obs, self.kind = obs[order].astype(np.int64), kind[order].astype(np.int64)
+        self.target, self.logit = target[order].astype(np.int64), logit[order]
+
+
+def _segment_softmax_draw(options: _Options, n: int, temperature: float, u: np.ndarray) -> np.ndarray:
+    """For each observation, the index of the option drawn from the softmax of its logits.
+
+    Inverts each observation's CDF at its own uniform `u[i]`, so a draw never depends on
+    the other observations in the batch. -1 where an observation has no option.
     """
-    top = max(logits)
-    weights = [math.exp((x - top) / temperature) for x in logits]
-    target = u * sum(weights)
-    acc = 0.0
-    for i, w in enumerate(weights):
-        acc += w
-        if target < acc:
-            return i
-    return len(weights) - 1
+    options.freeze()
+    counts = np.bincount(options.obs, minlength=n)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    chosen = np.full(n, -1, dtype=np.int64)
+    has = counts > 0
+    if not has.any():
+        return chosen
+    top = np.full(n, -np.inf)
+    np.maximum.at(top, options.obs, options.logit)
+    weights = np.exp((options.logit - top[options.obs]) / temperature)
+    cum = np.cumsum(weights)
+    before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
+    total = np.where(has, cum[np.maximum(starts + counts - 1, 0)] - before, 0.0)
+    pick = np.searchsorted(cum, before + u * total, side="right")
+    pick = np.minimum(pick, starts + counts - 1)
+    chosen[has] = pick[has]
+    return chosen

@@ -6,6 +6,8 @@ stance and topics a text was written with.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from oasis_des.policies.features import CON_PHRASES, PRO_PHRASES, TOPICS, TOPIC_NAMES
@@ -33,7 +35,7 @@ def stance_phrase(stance: float, u: float) -> str:
     return first
 
 
-def write_post(interests: np.ndarray, stance: float, u: np.ndarray) -> str:
+def write_post(interests: np.ndarray, stance: float, u: Sequence[float]) -> str:
     """A post on a topic drawn in proportion to the agent's interests; `u`: 5 uniforms."""
     weights = np.cumsum(np.maximum(interests, 0.0))
     index = int(np.searchsorted(weights, u[0] * weights[-1], side="right")) if weights[-1] > 0 else 0
@@ -46,6 +48,6 @@ def write_post(interests: np.ndarray, stance: float, u: np.ndarray) -> str:
     return text
 
 
-def write_reply(stance: float, u: np.ndarray) -> str:
+def write_reply(stance: float, u: Sequence[float]) -> str:
     """A comment or quote text stating the agent's stance; `u` holds 2 uniforms."""
     return f"{_pick(REPLIES, u[0])} {stance_phrase(stance, u[1])}."
