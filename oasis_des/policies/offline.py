@@ -54,11 +54,6 @@ class OfflineParams:
         )
 
 
-def interests_from_text(texts: Sequence[str]) -> np.ndarray:
-    """Topic distribution of each persona text (zeros where no topic word occurs)."""
-    return np.array([features(t)[0] for t in texts]) if texts else np.zeros((0, N_TOPICS))
-
-
 class OfflinePolicy:
     """Vectorised persona-driven agents; implements `BatchPolicy`."""
 
@@ -69,14 +64,12 @@ class OfflinePolicy:
         self.allowed = frozenset(params.actions[kind])
         rng = stream(seed, "offline-traits")
         t = params.traits
-        texts = [
-            " ".join([population.persona[i], population.bio[i],
-                      " ".join(map(str, population.traits[i].get("interested_topics", []) or []))])
-            for i in range(n)
-        ]
-        base = interests_from_text(texts)
+        # Population interests come from persona fields (agents.topics); a uniform row means
+        # the persona said nothing, so that agent gets a Dirichlet draw instead.
+        base = np.asarray(population.interests, dtype=np.float64)
         noise = rng.dirichlet(np.ones(N_TOPICS), size=n)
-        mix = np.where(base.sum(axis=1, keepdims=True) > 0, float(t["interest_noise"]), 1.0)
+        informative = np.ptp(base, axis=1, keepdims=True) > 1e-9
+        mix = np.where(informative, float(t["interest_noise"]), 1.0)
         self.interests = (1 - mix) * base + mix * noise
         self.interests /= np.linalg.norm(self.interests, axis=1, keepdims=True)
         self.stance = np.clip(population.stance.astype(np.float64), -1, 1)
