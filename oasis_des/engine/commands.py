@@ -54,25 +54,41 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 class ProgressBar:
-    """One line on stderr, redrawn in place: simulated time, activations, actions/s."""
+    """Simulated time, activations and actions/s on stderr.
+
+    On a terminal one line is redrawn at most five times a second; otherwise (logs, CI) a
+    line is printed at every tenth of the run.
+    """
 
     def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
         self.stream = stream
         self.width = width
+        self.live = stream.isatty()
+        self._last_wall = -1.0
+        self._last_tenth = -1
 
     def __call__(self, p: Progress) -> None:
         done = min(1.0, p.sim_time / p.duration) if p.duration else 1.0
+        if self.live:
+            if p.wall_seconds - self._last_wall < 0.2:
+                return
+            self._last_wall = p.wall_seconds
+        elif int(done * 10) == self._last_tenth:
+            return
+        self._last_tenth = int(done * 10)
         bar = "#" * int(done * self.width)
         rate = p.actions / p.wall_seconds if p.wall_seconds > 0 else 0.0
-        self.stream.write(
-            f"\r[{bar:<{self.width}}] {p.sim_time / 60:6.1f}h/{p.duration / 60:.1f}h  "
-            f"activations {p.activations:,}  actions/s {rate:,.0f}   "
+        line = (
+            f"[{bar:<{self.width}}] {p.sim_time / 60:6.1f}h/{p.duration / 60:.1f}h  "
+            f"activations {p.activations:,}  actions/s {rate:,.0f}"
         )
+        self.stream.write(f"\r{line}   " if self.live else f"{line}\n")
         self.stream.flush()
 
     def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def summary(result: RunResult) -> str:
@@ -87,8 +103,9 @@ def summary(result: RunResult) -> str:
         "",
         f"simulated time   {result.sim_time / 60:.2f} h",
         f"activations      {result.activations:,} ({result.skipped_activations:,} skipped: agent busy)",
-        f"actions          {result.total_actions:,} in {result.wall_seconds:.2f} s wall "
-        f"({result.total_actions / max(result.wall_seconds, 1e-9):,.0f}/s)",
+        f"actions          {result.run_actions:,} in {result.wall_seconds:.2f} s wall "
+        f"({result.run_actions / max(result.wall_seconds, 1e-9):,.0f}/s; "
+        f"{result.setup_actions:,} sign-up and seed rows before)",
         f"decision batches {g.batches:,} (mean {g.mean_batch:.1f}, max {g.max_batch})",
         f"digest           {result.digest}",
         f"database         {result.db_path}",

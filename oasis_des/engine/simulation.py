@@ -44,10 +44,16 @@ class RunResult:
     wall_seconds: float
     digest: str  # SHA-256 of the result tables (see digest.py)
     gateway: GatewayStats
+    setup_actions: int = 0  # trace rows written before the run (sign-ups, seed posts)
 
     @property
     def total_actions(self) -> int:
         return sum(self.actions.values())
+
+    @property
+    def run_actions(self) -> int:
+        """Trace rows written by the run itself (excluding sign-ups and seed posts)."""
+        return self.total_actions - self.setup_actions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +81,9 @@ class Simulation:
         self.config = config
         t = config.time
         self.duration = t.duration
+        # Everything that can fail on user input happens before the output file exists.
+        self.population = population if population is not None else _load_population(config)
+        self.policy = policy if policy is not None else _load_policy(config, self.population)
         self.db_path = _prepare_output(config.output.path, config.output.overwrite)
         self.env = simpy.Environment()
         self.platform = Platform(
@@ -86,9 +95,7 @@ class Simulation:
             seed=config.seed,
             **config.platform.settings,
         )
-        self.population = population if population is not None else _load_population(config)
         _sign_up(self.platform, self.population, config.population.trace_sign_ups)
-        self.policy = policy if policy is not None else _load_policy(config, self.population)
         self.gateway = Gateway(
             self.policy,
             max_batch=config.gateway.max_batch,
@@ -111,6 +118,7 @@ class Simulation:
         self._wall = 0.0
         self.events = 0  # SimPy events processed (for overhead measurements)
         self._write_meta()
+        self._setup_actions = self._trace_count()
 
     # -- building ---------------------------------------------------------------------
     def _start_schedule(self) -> None:
@@ -274,7 +282,7 @@ class Simulation:
             sim_time=sim_time,
             duration=self.duration,
             activations=self.activations,
-            actions=self._trace_count(),
+            actions=self._trace_count() - self._setup_actions,
             wall_seconds=self._wall + wallclock.perf_counter() - started,
         )
 
@@ -298,6 +306,7 @@ class Simulation:
             wall_seconds=self._wall,
             digest=table_digest(conn),
             gateway=self.gateway.stats,
+            setup_actions=self._setup_actions,
         )
 
     def close(self) -> None:

@@ -1,0 +1,251 @@
+"""Bulk sign-up: a whole population enters the database in one transaction.
+
+Signing up a million users one action at a time costs minutes; OASIS's own million-user
+loader batches its inserts and skips the trace. Here users (with follower counters that
+equal their follow rows), follows and seed posts go in with batched statements inside one
+transaction, after the population has been fully validated: on any error nothing is
+written. Sign-up trace rows are optional, as OASIS writes them only for one-by-one sign-ups.
+
+For speed, a large load into a fresh transaction switches foreign-key checks off (every
+id has been checked already), passes follow ids to SQLite as JSON arrays (one statement
+per chunk instead of one Python tuple per row) and rebuilds the followee index at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import repeat
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import numpy as np
+
+from oasis_des.agents.population import Population
+
+if TYPE_CHECKING:
+    from oasis_des.platform.platform import Platform
+
+# Rows per batched statement.
+CHUNK = 500_000
+# From this many follows on, the followee index is dropped and rebuilt after the inserts.
+REBUILD_INDEX_FROM = 200_000
+# SQLite page cache during a bulk load (KiB; restored afterwards).
+LOAD_CACHE_KIB = 512 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignUpReport:
+    """What a bulk sign-up wrote, and which follows of the population it dropped."""
+
+    users: int
+    follows: int
+    seed_posts: int
+    trace_rows: int
+    dropped_self_follows: int
+    dropped_duplicate_follows: int
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.users:,} users, {self.follows:,} follows, {self.seed_posts:,} seed posts, "
+            f"{self.trace_rows:,} trace rows"
+        )
+        dropped = []
+        if self.dropped_self_follows:
+            dropped.append(f"{self.dropped_self_follows:,} self-follows")
+        if self.dropped_duplicate_follows:
+            dropped.append(f"{self.dropped_duplicate_follows:,} duplicate follows")
+        return text + (f" (dropped {' and '.join(dropped)})" if dropped else "")
+
+
+def clean_follows(follows: np.ndarray, n: int) -> tuple[np.ndarray, int, int]:
+    """(follows without self-follows and repeats, in first-seen order; #self; #duplicates)."""
+    follows = np.asarray(follows, dtype=np.int64).reshape(-1, 2)
+    own = follows[:, 0] == follows[:, 1]
+    kept = follows[~own]
+    if not len(kept):
+        return kept, int(own.sum()), 0
+    key = kept[:, 0] * max(n, 1) + kept[:, 1]
+    order = np.argsort(key, kind="stable")
+    first = np.ones(len(key), dtype=bool)
+    first[order[1:]] = key[order[1:]] != key[order[:-1]]
+    return kept[first], int(own.sum()), int((~first).sum())
+
+
+def check_population(population: Population) -> None:
+    """Raise ValueError if the population refers to agents it does not have."""
+    n = len(population)
+    f = population.follows
+    if len(f) and (f.min() < 0 or f.max() >= n):
+        bad = f[(f < 0).any(axis=1) | (f >= n).any(axis=1)][0]
+        raise ValueError(f"Population follows must be between agents 0..{n - 1}, got {tuple(bad.tolist())}.")
+    for agent, content in population.seed_posts:
+        if not (isinstance(agent, (int, np.integer)) and 0 <= agent < n) or not isinstance(content, str):
+            raise ValueError(f"Population seed posts must be (agent 0..{n - 1}, text), got {(agent, content)!r}.")
+    for label, column in (("user_name", population.user_name), ("name", population.name), ("bio", population.bio)):
+        for i, value in enumerate(column):
+            if not isinstance(value, str):
+                raise ValueError(f"Population {label}[{i}] must be a text, got {value!r}.")
+
+
+def sign_up_population(
+    platform: "Platform",
+    population: Population,
+    *,
+    trace_sign_ups: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> SignUpReport:
+    """Insert users 0..n-1, their follows, counters and seed posts (created at time 0).
+
+    The platform's follow graph equals the follow table afterwards. Raises ValueError,
+    with nothing written, if the population is inconsistent or its ids are taken.
+    """
+    say = progress or (lambda _msg: None)
+    n = len(population)
+    check_population(population)
+    conn = platform.connection
+    taken = conn.execute("SELECT user_id FROM user WHERE user_id BETWEEN 0 AND ? LIMIT 1", (n - 1,)).fetchone()
+    if n and taken is not None:
+        raise ValueError(f"Cannot sign up agents 0..{n - 1}: user {taken[0]} already exists.")
+    follows, n_self, n_dup = clean_follows(population.follows, n)
+    out_degree = np.bincount(follows[:, 0], minlength=n) if n else np.zeros(0, np.int64)
+    in_degree = np.bincount(follows[:, 1], minlength=n) if n else np.zeros(0, np.int64)
+    had_graph = conn.execute("SELECT EXISTS (SELECT 1 FROM follow)").fetchone()[0] or bool(
+        conn.execute("SELECT EXISTS (SELECT 1 FROM user)").fetchone()[0]
+    )
+    stamp = platform.clock.stamp(0.0)
+    traces = 0
+    with _bulk(platform, rebuild=len(follows) >= REBUILD_INDEX_FROM):
+        say(f"inserting {n:,} users")
+        conn.executemany(
+            "INSERT INTO user (user_id, agent_id, user_name, name, bio, created_at, "
+            "num_followings, num_followers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            zip(range(n), range(n), population.user_name, population.name, population.bio,
+                repeat(stamp), out_degree.tolist(), in_degree.tolist()),
+        )
+        if trace_sign_ups:
+            say("writing sign-up trace rows")
+            conn.executemany(
+                "INSERT INTO trace (user_id, created_at, action, info, sim_time) VALUES (?, ?, 'sign_up', ?, 0.0)",
+                (
+                    (i, stamp, json.dumps({"name": nm, "user_name": un, "bio": b}, ensure_ascii=False))
+                    for i, (un, nm, b) in enumerate(zip(population.user_name, population.name, population.bio))
+                ),
+            )
+            traces += n
+        say(f"inserting {len(follows):,} follows")
+        _insert_follows(conn, follows, n, stamp, say)
+        posts = population.seed_posts
+        if posts:
+            say(f"inserting {len(posts):,} seed posts")
+            first = _next_id(conn, "post", "post_id")
+            conn.executemany(
+                "INSERT INTO post (post_id, user_id, content, created_at) VALUES (?, ?, ?, ?)",
+                ((first + k, int(agent), content, stamp) for k, (agent, content) in enumerate(posts)),
+            )
+            if trace_sign_ups:
+                conn.executemany(
+                    "INSERT INTO trace (user_id, created_at, action, info, sim_time) "
+                    "VALUES (?, ?, 'create_post', ?, 0.0)",
+                    (
+                        (int(agent), stamp, json.dumps({"content": content, "post_id": first + k}, ensure_ascii=False))
+                        for k, (agent, content) in enumerate(posts)
+                    ),
+                )
+                traces += len(posts)
+    say("building the follow graph")
+    _sync_graph(platform, follows, n, had_graph)
+    if hasattr(platform, "reload_users"):
+        platform.reload_users()  # the platform keeps the set of signed-up ids in memory
+    if hasattr(platform, "content_version"):
+        platform.content_version += 1  # recommenders cache on it: the content changed
+    return SignUpReport(
+        users=n, follows=len(follows), seed_posts=len(population.seed_posts), trace_rows=traces,
+        dropped_self_follows=n_self, dropped_duplicate_follows=n_dup,
+    )
+
+
+def _insert_follows(
+    conn: sqlite3.Connection, follows: np.ndarray, n: int, stamp: object, say: Callable[[str], None]
+) -> None:
+    """Follow rows in population order, a chunk per statement (ids travel as one JSON array)."""
+    if not len(follows):
+        return
+    key = follows[:, 0] * n + follows[:, 1]
+    first = _next_id(conn, "follow", "follow_id")
+    sql = (
+        "INSERT INTO follow (follow_id, follower_id, followee_id, created_at) "
+        "SELECT ?1 + key, value / ?2, value % ?2, ?3 FROM json_each(?4)"
+    )
+    for start in range(0, len(key), CHUNK):
+        chunk = key[start : start + CHUNK]
+        conn.execute(sql, (first + start, n, stamp, json.dumps(chunk.tolist())))
+        if len(key) > CHUNK:
+            say(f"  {min(start + CHUNK, len(key)):,}/{len(key):,} follows")
+
+
+def _next_id(conn: sqlite3.Connection, table: str, column: str) -> int:
+    """The next AUTOINCREMENT id of a table (never reuses ids of deleted rows)."""
+    top = conn.execute(f"SELECT COALESCE(MAX({column}), 0) FROM {table}").fetchone()[0]
+    seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    return max(int(top), int(seq[0]) if seq else 0) + 1
+
+
+@contextmanager
+def _bulk(platform: "Platform", *, rebuild: bool) -> Iterator[None]:
+    """One transaction for the whole load (a savepoint if the caller already has one).
+
+    In its own transaction a large load also turns foreign-key checks off, enlarges the
+    page cache and rebuilds the followee index at the end; all restored afterwards.
+    """
+    conn = platform.connection
+    if conn.in_transaction:
+        with platform.store.atomic():
+            yield
+        return
+    fk = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute(f"PRAGMA cache_size = {-LOAD_CACHE_KIB}")
+    try:
+        with platform.store.transaction():
+            indexes = _drop_followee_indexes(conn) if rebuild else []
+            yield
+            for sql in indexes:
+                conn.execute(sql)
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {int(fk)}")
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+def _drop_followee_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Drop the follow table's non-unique indexes; return their DDL to recreate them."""
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'follow' "
+        "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'"
+    ).fetchall()
+    for name, _ in rows:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in rows]
+
+
+def _sync_graph(platform: "Platform", follows: np.ndarray, n: int, had_graph: bool) -> None:
+    """Make the platform's igraph graph equal the follow table again."""
+    social = platform.social_graph
+    if had_graph or not _can_install(social):
+        social.reload(platform.connection)
+        return
+    import igraph as ig
+
+    # Into an empty platform: build the graph straight from the arrays rather than
+    # reading ten million rows back from SQLite.
+    graph = ig.Graph(n=n, edges=list(zip(follows[:, 0].tolist(), follows[:, 1].tolist())), directed=True)
+    social._graph = graph
+    social._added = set()
+    social._removed = set()
+    social._vertices = max(social._vertices, n)
+
+
+def _can_install(social: object) -> bool:
+    return all(hasattr(social, a) for a in ("_graph", "_added", "_removed", "_vertices"))

@@ -1,0 +1,81 @@
+"""`oasis-des run`: flags override the config; the database path is printed; --out is protected."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from oasis_des.cli import main
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["run", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_prints_summary_and_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_db = tmp_path / "r.db"
+    code, out, err = run_cli(capsys, "--agents", "40", "--duration", "2h", "--out", str(out_db), "--seed", "3")
+    assert code == 0
+    assert f"database         {out_db}" in out
+    assert "digest" in out and "refresh" in out
+    assert "activations" in err  # progress lines on stderr (not a terminal: one per tenth)
+    conn = sqlite3.connect(out_db)
+    assert conn.execute("SELECT COUNT(*) FROM user").fetchone() == (40,)
+    assert conn.execute("SELECT MAX(sim_time) FROM trace").fetchone()[0] < 120.0
+
+
+def test_existing_out_needs_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_db = tmp_path / "r.db"
+    assert run_cli(capsys, "--agents", "10", "--duration", "30m", "--out", str(out_db), "--quiet")[0] == 0
+    code, _, err = run_cli(capsys, "--agents", "10", "--duration", "30m", "--out", str(out_db), "--quiet")
+    assert code == 2 and "already exists" in err and "--overwrite" in err
+    assert run_cli(capsys, "--agents", "10", "--duration", "30m", "--out", str(out_db), "--quiet",
+                   "--overwrite")[0] == 0
+
+
+def test_same_seed_same_digest_via_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    digests = []
+    for name in ("a.db", "b.db"):
+        _, out, _ = run_cli(capsys, "--agents", "30", "--duration", "1h", "--out", str(tmp_path / name),
+                            "--quiet", "--platform", "reddit")
+        digests.append(next(line for line in out.splitlines() if line.startswith("digest")))
+    assert digests[0] == digests[1]
+
+
+def test_config_file_and_flag_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[platform]\nkind = "reddit"\n[population]\nagents = 25\n[time]\nduration = "1h"\n')
+    out_db = tmp_path / "r.db"
+    code, _, _ = run_cli(capsys, str(cfg), "--agents", "12", "--out", str(out_db), "--quiet")
+    assert code == 0
+    conn = sqlite3.connect(out_db)
+    assert conn.execute("SELECT COUNT(*) FROM user").fetchone() == (12,)
+    created = conn.execute("SELECT created_at FROM user LIMIT 1").fetchone()[0]
+    assert isinstance(created, str) and created.startswith("2024-01-01")  # Reddit timestamps
+
+
+def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[time]\ntik = 3\n")
+    code, _, err = run_cli(capsys, str(cfg), "--out", str(tmp_path / "x.db"))
+    assert code == 2 and "Unknown config key 'time.tik'. Did you mean 'time.tick'?" in err
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_personas_and_model_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    personas = Path(__file__).parent / "data" / "user_data_36.json"
+    if not personas.exists():
+        pytest.skip("OASIS Reddit fixture not present")
+    out_db = tmp_path / "r.db"
+    code, out, _ = run_cli(capsys, "--personas", str(personas), "--platform", "reddit", "--duration", "1h",
+                           "--model", "offline", "--out", str(out_db), "--quiet")
+    assert code == 0
+    conn = sqlite3.connect(out_db)
+    assert conn.execute("SELECT COUNT(*) FROM user").fetchone() == (36,)
+    code, _, err = run_cli(capsys, "--model", "nope", "--out", str(tmp_path / "y.db"), "--quiet")
+    assert code == 2 and "Model profile 'nope'" in err
+    assert not (tmp_path / "y.db").exists()
