@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
-from typing import TYPE_CHECKING, Callable, Iterator
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -32,7 +33,7 @@ CHUNK = 500_000
 # From this many follows on, the followee index is dropped and rebuilt after the inserts.
 REBUILD_INDEX_FROM = 200_000
 # SQLite page cache during a bulk load (KiB; restored afterwards).
-LOAD_CACHE_KIB = 512 * 1024
+LOAD_CACHE_KIB = 128 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,7 +117,16 @@ def sign_up_population(
     )
     stamp = platform.clock.stamp(0.0)
     traces = 0
-    with _bulk(platform, rebuild=len(follows) >= REBUILD_INDEX_FROM):
+    # Into an empty platform the igraph graph is built from the arrays, on another thread:
+    # SQLite releases the GIL while it inserts and indexes, so the two overlap.
+    fast_graph = not had_graph and _can_install(platform.social_graph)
+    builder: list[_GraphBuilder] = []
+
+    def start_graph() -> None:  # called once the inserts are done, before the index build
+        if fast_graph:
+            builder.append(_GraphBuilder(n, follows))
+
+    with _bulk(platform, rebuild=len(follows) >= REBUILD_INDEX_FROM, before_indexes=start_graph):
         say(f"inserting {n:,} users")
         conn.executemany(
             "INSERT INTO user (user_id, agent_id, user_name, name, bio, created_at, "
@@ -155,7 +165,10 @@ def sign_up_population(
                 )
                 traces += len(posts)
     say("building the follow graph")
-    _sync_graph(platform, follows, n, had_graph)
+    if not fast_graph:
+        platform.social_graph.reload(platform.connection)
+    else:
+        _install(platform.social_graph, (builder or [_GraphBuilder(n, follows)])[0].result(), n)
     if hasattr(platform, "reload_users"):
         platform.reload_users()  # the platform keeps the set of signed-up ids in memory
     if hasattr(platform, "content_version"):
@@ -193,7 +206,9 @@ def _next_id(conn: sqlite3.Connection, table: str, column: str) -> int:
 
 
 @contextmanager
-def _bulk(platform: "Platform", *, rebuild: bool) -> Iterator[None]:
+def _bulk(
+    platform: "Platform", *, rebuild: bool, before_indexes: Callable[[], None]
+) -> Iterator[None]:
     """One transaction for the whole load (a savepoint if the caller already has one).
 
     In its own transaction a large load also turns foreign-key checks off, enlarges the
@@ -203,15 +218,17 @@ def _bulk(platform: "Platform", *, rebuild: bool) -> Iterator[None]:
     if conn.in_transaction:
         with platform.store.atomic():
             yield
+            before_indexes()
         return
     fk = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute(f"PRAGMA cache_size = {-LOAD_CACHE_KIB}")
     try:
-        with platform.store.transaction():
+        with platform.store.atomic():
             indexes = _drop_followee_indexes(conn) if rebuild else []
             yield
+            before_indexes()
             for sql in indexes:
                 conn.execute(sql)
     finally:
@@ -230,17 +247,38 @@ def _drop_followee_indexes(conn: sqlite3.Connection) -> list[str]:
     return [sql for _, sql in rows]
 
 
-def _sync_graph(platform: "Platform", follows: np.ndarray, n: int, had_graph: bool) -> None:
-    """Make the platform's igraph graph equal the follow table again."""
-    social = platform.social_graph
-    if had_graph or not _can_install(social):
-        social.reload(platform.connection)
-        return
-    import igraph as ig
+class _GraphBuilder:
+    """Builds the igraph follow graph on a background thread."""
 
-    # Into an empty platform: build the graph straight from the arrays rather than
-    # reading ten million rows back from SQLite.
-    graph = ig.Graph(n=n, edges=list(zip(follows[:, 0].tolist(), follows[:, 1].tolist())), directed=True)
+    def __init__(self, n: int, follows: np.ndarray) -> None:
+        self._graph: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(n, follows), daemon=True)
+        self._thread.start()
+
+    def _run(self, n: int, follows: np.ndarray) -> None:
+        try:
+            import igraph as ig
+
+            # A generator of chunks: igraph reads pairs one by one, so at most one chunk
+            # of Python ints exists at a time (a full list of tuples would cost ~1 GB).
+            pairs = chain.from_iterable(
+                zip(follows[s : s + CHUNK, 0].tolist(), follows[s : s + CHUNK, 1].tolist())
+                for s in range(0, len(follows), CHUNK)
+            )
+            self._graph = ig.Graph(n=n, edges=pairs, directed=True)
+        except BaseException as exc:  # handed to the caller in result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._graph
+
+
+def _install(social: Any, graph: Any, n: int) -> None:
+    """Replace the platform's (empty) graph by one built from the loaded follows."""
     social._graph = graph
     social._added = set()
     social._removed = set()
@@ -248,4 +286,5 @@ def _sync_graph(platform: "Platform", follows: np.ndarray, n: int, had_graph: bo
 
 
 def _can_install(social: object) -> bool:
+    """Whether the graph's internals are the ones `_install` knows (else: reload from SQL)."""
     return all(hasattr(social, a) for a in ("_graph", "_added", "_removed", "_vertices"))

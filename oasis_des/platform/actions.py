@@ -96,20 +96,45 @@ class ActionSpec:
         return out
 
 
+INT64_MAX = 2**63 - 1  # SQLite's INTEGER is 64-bit: nothing beyond it can name a row
+
+
 def _coerce(action: str, arg: ArgSpec, value: Any) -> Any:
     if arg.type is int:
         if type(value) is int:
-            return value
-        if isinstance(value, str) and value.isascii() and value.isdigit():
-            return int(value)
-        if not isinstance(value, (bool, float, str)) and hasattr(value, "__index__"):
-            return int(value.__index__())  # numpy integers
-        raise ArgumentError(
-            f"Argument '{arg.name}' of {action} must be an integer, got {value!r}."
-        )
+            number = value
+        elif isinstance(value, str) and value.isascii() and value.isdigit():
+            number = int(value)
+        elif not isinstance(value, (bool, float, str)) and hasattr(value, "__index__"):
+            number = int(value.__index__())  # numpy integers
+        else:
+            raise ArgumentError(
+                f"Argument '{arg.name}' of {action} must be an integer, got {value!r}."
+            )
+        if not -INT64_MAX - 1 <= number <= INT64_MAX:
+            raise ArgumentError(
+                f"Argument '{arg.name}' of {action} must be a 64-bit integer, got {value!r}."
+            )
+        return number
     if isinstance(value, str):
+        if not _encodable(value):
+            raise ArgumentError(
+                f"Argument '{arg.name}' of {action} must be valid Unicode text "
+                f"(it contains a lone surrogate), got {value!r}."
+            )
         return value
     raise ArgumentError(f"Argument '{arg.name}' of {action} must be a string, got {value!r}.")
+
+
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates (JSON can carry them; SQLite's UTF-8 cannot)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _post(desc: str = "Id of the post.") -> ArgSpec:

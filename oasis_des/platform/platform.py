@@ -18,6 +18,7 @@ import igraph as ig
 from oasis_des import __version__
 from oasis_des.platform.actions import (
     ACTION_SPECS,
+    INT64_MAX,
     ActionType,
     ArgumentError,
     parse_action,
@@ -178,11 +179,14 @@ class Platform(
                 "INSERT INTO failed_action (user_id, created_at, sim_time, action, args, error) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    agent_id if isinstance(agent_id, int) else str(agent_id),
+                    # What the caller sent, stored as text when it is not a valid agent id.
+                    agent_id if type(agent_id) is int and 0 <= agent_id <= INT64_MAX
+                    else _storable(agent_id),
                     self._stamp(),
                     self.clock.now,
-                    action.value if isinstance(action, ActionType) else str(action),
-                    json.dumps(args, ensure_ascii=False, sort_keys=True, default=repr),
+                    action.value if isinstance(action, ActionType) else _storable(action),
+                    # ASCII escapes keep arguments that SQLite's UTF-8 cannot hold.
+                    json.dumps(args, ensure_ascii=True, sort_keys=True, default=repr),
                     error,
                 ),
             )
@@ -201,10 +205,11 @@ class Platform(
         """Run many actions in one transaction (committed at the end, as the engine does).
 
         If the block raises, the whole batch is rolled back and the graph rebuilt from the
-        tables, so the graph still equals `follow`.
+        tables, so the graph still equals `follow`. A batch inside a batch is a savepoint:
+        it rolls back alone.
         """
         try:
-            with self.store.transaction():
+            with self.store.atomic():
                 yield
         except BaseException:
             self.social_graph.reload(self.connection)
@@ -242,11 +247,25 @@ class Platform(
             )
 
 
+def _storable(value: Any) -> str:
+    """`value` as text SQLite can hold: itself if it is valid text, else its repr."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            pass
+    return repr(value)
+
+
 def _agent_id(value: Any) -> int:
-    if type(value) is int and value >= 0:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    if not isinstance(value, (bool, float, str)) and hasattr(value, "__index__") and value >= 0:
-        return int(value.__index__())
-    raise ArgumentError(f"agent_id must be a non-negative integer, got {value!r}.")
+    number: Any = None
+    if type(value) is int:
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+    elif not isinstance(value, (bool, float, str)) and hasattr(value, "__index__"):
+        number = int(value.__index__())
+    if number is None or not 0 <= number <= INT64_MAX:
+        raise ArgumentError(f"agent_id must be a non-negative 64-bit integer, got {value!r}.")
+    return number

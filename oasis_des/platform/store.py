@@ -45,38 +45,34 @@ class Store:
         return self.connection.in_transaction
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A transaction; nested use joins the outer one (commit happens at the outermost)."""
-        if self.connection.in_transaction:
-            yield self.connection
-            return
-        self.connection.execute("BEGIN")
-        try:
-            yield self.connection
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
-
-    @contextmanager
     def atomic(self) -> Iterator[sqlite3.Connection]:
-        """All or nothing for one action: its own transaction, or a savepoint inside a batch."""
-        if not self.connection.in_transaction:
-            with self.transaction() as conn:
+        """All or nothing: a transaction, or a savepoint when one is already open.
+
+        One action is atomic this way, and so is a batch of actions; a nested block that
+        raises rolls back alone and leaves the enclosing transaction going.
+        """
+        conn = self.connection
+        if not conn.in_transaction:
+            conn.execute("BEGIN")
+            try:
                 yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
             return
         self._savepoints += 1
         name = f"a{self._savepoints}"
-        self.connection.execute(f"SAVEPOINT {name}")
+        conn.execute(f"SAVEPOINT {name}")
         try:
-            yield self.connection
+            yield conn
         except BaseException:
-            self.connection.execute(f"ROLLBACK TO {name}")
-            self.connection.execute(f"RELEASE {name}")
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
             raise
         finally:
             self._savepoints -= 1
-        self.connection.execute(f"RELEASE {name}")
+        conn.execute(f"RELEASE {name}")
 
     def close(self) -> None:
         if self.connection.in_transaction:

@@ -90,9 +90,8 @@ class DiscoveryActions(PlatformState):
             r[0]
             for r in self.connection.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
         }
-        candidates = self.recommender.recommend(uid, self.clock.now, s.max_rec_post_len, rng)
-        self._store_rec(uid, candidates)
-        visible = self._visible(candidates, muted)
+        visible = self._recommend_visible(uid, muted, s.max_rec_post_len, rng)
+        self._store_rec(uid, visible)
         chosen = set(rng.sample(visible, s.refresh_rec_post_count))
         if s.following_post_count > 0:
             chosen.update(self._followee_posts(uid, s.following_post_count))
@@ -100,6 +99,20 @@ class DiscoveryActions(PlatformState):
             raise ActionFailed("No posts found.", key="message")
         posts = self._render(sorted(chosen))
         return {"posts": posts}, {"posts": posts}
+
+    def _recommend_visible(self, uid: int, muted: set[int], k: int, rng: KeyedStream) -> list[int]:
+        """Up to k recommended posts whose authors `uid` has not muted.
+
+        Recommenders rank for everyone; when mutes remove candidates, ask for twice as
+        many until k remain or the recommender has nothing more to give.
+        """
+        want = k
+        while True:
+            candidates = self.recommender.recommend(uid, self.clock.now, want, rng)
+            visible = self._visible(candidates, muted)
+            if len(visible) >= k or len(candidates) < want:
+                return visible[:k]
+            want *= 2
 
     def _visible(self, post_ids: list[int], muted: set[int]) -> list[int]:
         if not muted or not post_ids:
