@@ -36,6 +36,11 @@ class Store:
         if self.path != ":memory:":
             self.connection.execute("PRAGMA journal_mode = WAL")
         self.connection.execute("PRAGMA synchronous = NORMAL")
+        # SQLite's default page cache is 2 MB; with millions of rows every index insert would
+        # miss it and action cost would grow with history. 256 MB cache + memory-mapped reads.
+        self.connection.execute("PRAGMA cache_size = -262144")
+        self.connection.execute("PRAGMA mmap_size = 1073741824")
+        self.connection.execute("PRAGMA temp_store = MEMORY")
         self.connection.create_function("contains_ci", 2, contains_ci, deterministic=True)
         self.connection.executescript(schema_sql())
         self._savepoints = 0
