@@ -11,18 +11,19 @@ from __future__ import annotations
 import ast
 import json
 import math
-from dataclasses import dataclass
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from oasis_des.agents.errors import PersonaFileError
 
 # Longest list literal we will parse (a million follow ids is ~8 MB of text).
 MAX_LITERAL_CHARS = 64_000_000
+# Ids beyond this cannot be agents (and would overflow 64-bit arrays).
+MAX_ID = 2**62
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(NamedTuple):
     """Where a value came from: file, persona index, file line and field name."""
 
     path: str | Path
@@ -41,14 +42,25 @@ def is_missing(value: object) -> bool:
     """Empty cells, JSON null and pandas' NaN spellings count as missing."""
     if value is None:
         return True
+    if type(value) is str:
+        return value in _MISSING or (len(value) < 8 and value.strip() in _MISSING)
     if isinstance(value, float):
         return math.isnan(value)
-    return isinstance(value, str) and value.strip() in ("", "nan", "NaN", "None", "null")
+    return False
+
+
+_NUMBERS = frozenset((int, float))
+_MISSING = frozenset(("", "nan", "NaN", "None", "null"))
+# A list of plain single-quoted texts, e.g. "['a b', 'c']": read without the Python parser.
+_SIMPLE_TEXTS = re.compile(r"\[\s*(?:'[^'\\\n]*'\s*(?:,\s*'[^'\\\n]*'\s*)*,?\s*)?\]")
+_SIMPLE_TEXT = re.compile(r"'([^'\\\n]*)'")
 
 
 def literal(text: str, cell: Cell, expected: str) -> Any:
     """A Python/JSON literal from a cell (never evaluates code)."""
     stripped = text.strip()
+    if _SIMPLE_TEXTS.fullmatch(stripped):
+        return _SIMPLE_TEXT.findall(stripped)
     if len(stripped) > MAX_LITERAL_CHARS:
         raise cell.error(f"{expected} (at most {MAX_LITERAL_CHARS} characters)", f"{len(stripped)} characters")
     try:
@@ -74,6 +86,8 @@ def id_list(value: object, cell: Cell) -> list[int] | None:
     for item in parsed:
         if type(item) is not int:
             raise cell.error(f"{expected} (integers only)", item)
+        if not -MAX_ID < item < MAX_ID:
+            raise cell.error(f"{expected} (agent ids, not {len(str(item))}-digit numbers)", item)
     return list(parsed)
 
 
@@ -104,6 +118,8 @@ def number_list(value: object, cell: Cell, length: int) -> list[float]:
     parsed = literal(value, cell, expected) if isinstance(value, str) else value
     if not isinstance(parsed, (list, tuple)) or len(parsed) != length:
         raise cell.error(expected, value)
+    if set(map(type, parsed)) <= _NUMBERS and math.isfinite(sum(parsed)) and min(parsed) >= 0:
+        return [float(x) for x in parsed]  # the common case, checked with builtins only
     out = []
     for item in parsed:
         if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item) or item < 0:
@@ -117,6 +133,12 @@ def text(value: object, cell: Cell, *, required: bool = False) -> str:
     if isinstance(value, str):
         if required and not value.strip():
             raise cell.error("a non-empty text", value)
+        if "\x00" in value:  # SQLite keeps it, but most readers cut the text there
+            raise cell.error("a text without NUL characters", value)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) cannot be stored
+            raise cell.error("valid Unicode text (no unpaired surrogates)", value) from None
         return value
     if value is None or (isinstance(value, float) and math.isnan(value)):
         if required:

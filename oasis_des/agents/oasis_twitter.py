@@ -16,7 +16,6 @@ import array
 import csv
 import io
 import re
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -52,15 +51,18 @@ _LIST_TRAITS = ("activity_level", "follower_agentid_list", "interested_topics")
 def read_twitter_csv(path: str | Path, *, seed: int = 0) -> LoadResult:
     """Read and fully validate an OASIS Twitter CSV (nothing is written anywhere)."""
     text = fields.read_text(path)
-    csv.field_size_limit(sys.maxsize)
     reader = csv.reader(io.StringIO(text, newline=""))
     notes: list[str] = []
+    # Follow lists of popular users exceed csv's default 128 KiB field limit.
+    limit = csv.field_size_limit(fields.MAX_LITERAL_CHARS)
     try:
         header = next(reader)
-        columns = _columns(path, [h.strip() for h in header], notes)
+        columns = _columns(path, [h.strip().lstrip("\ufeff") for h in header], notes)
         rows = list(_data_rows(path, reader, len(header)))
     except csv.Error as exc:
         raise PersonaFileError(path, f"well-formed CSV ({exc})", line=reader.line_num, show_got=False) from None
+    finally:
+        csv.field_size_limit(limit)
     if not rows:
         raise PersonaFileError(path, "at least one persona row after the header", show_got=False)
     n = len(rows)
@@ -106,12 +108,12 @@ def read_twitter_csv(path: str | Path, *, seed: int = 0) -> LoadResult:
             source[r] = _FREQUENCY
         if (i := column(STANCE)) is not None and not fields.is_missing(row[i]):
             stance[r] = fields.stance_value(row[i], cell(STANCE))
-        traits.append({c: _trait(c, row[i], notes, r) for c, i in extras if not fields.is_missing(row[i])})
+        traits.append({c: _trait(c, row[i], notes, r) for c, i in extras if not fields.is_missing(row[i])} if extras else {})
 
     follows = np.stack(
         [np.frombuffer(follow_src, dtype=np.int64), np.frombuffer(follow_dst, dtype=np.int64)], axis=1
     ) if len(follow_src) else np.zeros((0, 2), dtype=np.int64)
-    check_follow_ids(path, follows, follows[:, 0], lines, n, FOLLOWING)
+    check_follow_ids(path, follows, follows[:, 0], lines, n, FOLLOWING, "agent id = row index")
     if bare_ints:
         notes.append(
             f"{bare_ints} row(s) give '{FOLLOWING}' as a bare integer instead of a list; "
@@ -176,7 +178,7 @@ def _data_rows(path: str | Path, reader: Any, width: int):
         if len(row) != width:
             raise PersonaFileError(
                 path, f"{width} comma-separated fields as in the header (quote fields that "
-                "contain commas or line breaks)", row=index, line=line, got=f"{len(row)} fields",
+                "contain commas or line breaks)", row=index, line=line, got=len(row),
             )
         yield line, row
         index += 1

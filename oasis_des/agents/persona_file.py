@@ -50,8 +50,16 @@ def interests_for(
     return interests_from_profile(texts, declared)
 
 
-def check_follow_ids(path: str | Path, follows: np.ndarray, rows: np.ndarray, lines: np.ndarray | None, n: int, field_name: str) -> None:
-    """Every followee id must be an agent of the file (0..n-1)."""
+def check_follow_ids(
+    path: str | Path,
+    follows: np.ndarray,
+    rows: np.ndarray,
+    lines: np.ndarray | None,
+    n: int,
+    field_name: str,
+    hint: str,
+) -> None:
+    """Every followee id must be an agent of the file (0..n-1); `rows`: the row of each follow."""
     if not len(follows):
         return
     bad = np.flatnonzero((follows[:, 1] < 0) | (follows[:, 1] >= n))
@@ -59,7 +67,7 @@ def check_follow_ids(path: str | Path, follows: np.ndarray, rows: np.ndarray, li
         k = int(bad[0])
         row = int(rows[k])
         raise PersonaFileError(
-            path, f"agent ids between 0 and {n - 1} (agent id = row index)",
+            path, f"agent ids between 0 and {n - 1} ({hint})",
             row=row, line=None if lines is None else int(lines[row]),
             field=field_name, got=int(follows[k, 1]),
         )

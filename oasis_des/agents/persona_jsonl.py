@@ -42,18 +42,8 @@ KNOWN = frozenset(
 def read_jsonl(path: str | Path, *, seed: int = 0) -> LoadResult:
     """Read and fully validate a persona JSONL file."""
     p = Path(path)
-    notes: list[str] = []
     header: dict[str, Any] | None = None
-    ids: list[int | None] = []
-    lines: list[int] = []
-    user_name, name, bio, persona, traits = [], [], [], [], []
-    posts: list[tuple[int, str]] = []
-    stance_given: dict[int, float] = {}
-    activity_given: dict[int, np.ndarray] = {}
-    interests_given: dict[int, np.ndarray] = {}
-    src, dst = array.array("q"), array.array("q")
-    extra_keys: set[str] = set()
-    topics = list(TOPIC_NAMES)
+    columns: _Columns | None = None
     try:
         handle = p.open("rb")
     except IsADirectoryError:
@@ -66,7 +56,7 @@ def read_jsonl(path: str | Path, *, seed: int = 0) -> LoadResult:
                 raise PersonaFileError(p, "UTF-8 text (save the file as UTF-8)", line=lineno, got=raw[exc.start : exc.start + 4]) from None
             if not line.strip():
                 continue
-            row = len(user_name)
+            row = len(columns.user_name) if columns is not None else 0
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -75,91 +65,180 @@ def read_jsonl(path: str | Path, *, seed: int = 0) -> LoadResult:
                 raise PersonaFileError(p, "a JSON object nested less deeply", row=row, line=lineno, show_got=False) from None
             if not isinstance(record, dict):
                 raise PersonaFileError(p, "a JSON object {...} per line", row=row, line=lineno, got=type(record).__name__)
-            if header is None and not user_name and "format" in record:
-                header = record
-                topics = _header_topics(p, lineno, record)
-                continue
-            cell = lambda key: Cell(p, row, lineno, key)  # noqa: E731
-            for key in ("user_name", "name"):
-                if key not in record:
-                    raise PersonaFileError(p, f"the key '{key}' (required: user_name, name)", row=row, line=lineno, field=key, show_got=False)
-            ident = record.get("id")
-            if ident is not None and (type(ident) is not int or ident < 0):
-                raise cell("id").error("a non-negative integer id", ident)
-            ids.append(ident)
-            lines.append(lineno)
-            user_name.append(fields.text(record["user_name"], cell("user_name"), required=True))
-            name.append(fields.text(record["name"], cell("name")))
-            bio.append(fields.text(record.get("bio"), cell("bio")))
-            persona.append(fields.text(record.get("persona"), cell("persona")))
-            if record.get("stance") is not None:
-                stance_given[row] = fields.stance_value(record["stance"], cell("stance"))
-            if record.get("activity") is not None:
-                activity_given[row] = _activity(record["activity"], cell("activity"))
-            if record.get("interests") is not None:
-                interests_given[row] = _interests(record["interests"], cell("interests"), topics)
-            following = fields.id_list(record.get("following"), cell("following"))
-            if following is None:
-                raise cell("following").error("a list of agent ids like [3, 17]", record.get("following"))
-            if following:
-                src.extend([row] * len(following))
-                dst.extend(following)
-            for content in fields.text_list(record.get("posts"), cell("posts")):
-                posts.append((row, content))
-            t = record.get("traits", {})
-            if not isinstance(t, dict):
-                raise cell("traits").error("an object of traits like {\"age\": 31}", t)
-            t = dict(t)
-            for key in record.keys() - KNOWN:
-                t[key] = record[key]
-                extra_keys.add(key)
-            traits.append(t)
-    if not user_name:
+            if columns is None:
+                if header is None and "format" in record:
+                    header = record
+                    columns = _Columns(p, _header_topics(p, lineno, record))
+                    continue
+                columns = _Columns(p, list(TOPIC_NAMES))
+            # Without "\u" escapes a JSON line cannot hold NUL or unpaired surrogates.
+            columns.add(record, lineno, careful="\\u" in line)
+    if columns is None or not columns.user_name:
         raise PersonaFileError(p, "at least one persona line, but the file has none", show_got=False)
-    n = len(user_name)
-    if extra_keys:
-        notes.append(f"extra key(s) kept in traits: {', '.join(sorted(extra_keys))}.")
-    order = _order(p, ids, lines)
-    follows = np.stack([np.frombuffer(src, dtype=np.int64), np.frombuffer(dst, dtype=np.int64)], axis=1) if len(src) else np.zeros((0, 2), dtype=np.int64)
-    line_of = np.asarray(lines, dtype=np.int64)
-    check_follow_ids(p, follows, follows[:, 0], line_of, n, "following")
-    if order is not None:
-        # Rows were given out of order: an agent is who its id says, wherever its line is.
-        agent_of_row = np.asarray(ids, dtype=np.int64)
-        follows = np.stack([agent_of_row[follows[:, 0]], follows[:, 1]], axis=1) if len(follows) else follows
-        posts = [(int(agent_of_row[r]), c) for r, c in posts]
-    stance = drawn_stance(seed, n)
-    for r, value in stance_given.items():
-        stance[r] = value
-    activity = flat_activity(n)
-    for r, value in activity_given.items():
-        activity[r] = value
-    if len(activity_given) < n:
-        notes.append(f"{n - len(activity_given)} persona(s) without 'activity' get the default flat rate (1 activation per hour).")
-    interests = np.zeros((n, len(TOPIC_NAMES)), dtype=np.float32)
-    for r, value in interests_given.items():
-        interests[r] = value
-    if len(interests_given) < n:
-        # Interests from the users' own words, only where the file gives none.
-        rows = [r for r in range(n) if r not in interests_given]
-        declared = [_declared(traits[r]) for r in rows]
-        interests[rows] = interests_for([persona[r] for r in rows], [bio[r] for r in rows], declared)
-    if order is not None:
-        user_name, name, bio, persona, traits = ([col[i] for i in order] for col in (user_name, name, bio, persona, traits))
-        stance, activity, interests = stance[order], activity[order], interests[order]
-    population = Population(
-        user_name=user_name,
-        name=name,
-        bio=bio,
-        persona=persona,
-        activity=activity,
-        stance=stance,
-        traits=traits,
-        follows=follows,
-        seed_posts=sorted(posts, key=lambda x: x[0]) if order is not None else posts,
-        interests=interests,
-    )
-    return LoadResult(population=population, format="jsonl", path=str(p), notes=notes)
+    return columns.finish(seed)
+
+
+_NUMBERS = frozenset((int, float))
+
+
+class _Columns:
+    """Validated persona lines, column by column; numbers go into compact arrays.
+
+    Each field has a fast check for the common case; anything unusual goes through the
+    careful check of `fields`, which raises the error naming the cell.
+    """
+
+    def __init__(self, path: Path, topics: list[str]) -> None:
+        self.path = path
+        self.topics = topics
+        self.ids: list[int | None] = []
+        self.lines = array.array("q")
+        self.user_name: list[str] = []
+        self.name: list[str] = []
+        self.bio: list[str] = []
+        self.persona: list[str] = []
+        self.traits: list[dict[str, object]] = []
+        self.posts: list[tuple[int, str]] = []
+        self.stance_rows, self.stance = array.array("q"), array.array("d")
+        self.activity_rows, self.activity = array.array("q"), array.array("d")
+        self.interest_rows, self.interests = array.array("q"), array.array("d")
+        self.src, self.dst = array.array("q"), array.array("q")
+        self.extra_keys: set[str] = set()
+
+    def cell(self, row: int, key: str) -> Cell:
+        return Cell(self.path, row, int(self.lines[row]), key)
+
+    def add(self, record: dict[str, Any], lineno: int, *, careful: bool) -> None:
+        row = len(self.user_name)
+        self.lines.append(lineno)
+        for key in ("user_name", "name"):
+            if key not in record:
+                raise PersonaFileError(self.path, f"the key '{key}' (required: user_name, name)", row=row, line=lineno, field=key, show_got=False)
+        ident = record.get("id")
+        if ident is not None and (type(ident) is not int or ident < 0):
+            raise self.cell(row, "id").error("a non-negative integer id", ident)
+        self.ids.append(ident)
+        for key, column in (("user_name", self.user_name), ("name", self.name), ("bio", self.bio), ("persona", self.persona)):
+            value = record.get(key, "")
+            if careful or type(value) is not str or (key == "user_name" and not value.strip()):
+                value = fields.text(value, self.cell(row, key), required=key == "user_name")
+            column.append(value)
+        if (value := record.get("stance")) is not None:
+            if type(value) not in _NUMBERS:
+                fields.stance_value(value, self.cell(row, "stance"))
+            self.stance_rows.append(row)
+            self.stance.append(value)
+        if (value := record.get("activity")) is not None:
+            self.activity_rows.append(row)
+            if type(value) in _NUMBERS:
+                self.activity.extend([value] * HOURS)
+            elif type(value) is list and len(value) == HOURS and set(map(type, value)) <= _NUMBERS:
+                self.activity.extend(value)
+            else:
+                self.activity.extend(fields.number_list(value, self.cell(row, "activity"), HOURS))
+        if (value := record.get("interests")) is not None:
+            self.interest_rows.append(row)
+            if type(value) is list and len(value) == len(self.topics) and set(map(type, value)) <= _NUMBERS:
+                self.interests.extend(value)
+            else:
+                self.interests.extend(_interests(value, self.cell(row, "interests"), self.topics))
+        if (value := record.get("following")) is not None:
+            if not (type(value) is list and set(map(type, value)) <= {int}):
+                value = fields.id_list(value, self.cell(row, "following"))
+                if value is None:
+                    raise self.cell(row, "following").error("a list of agent ids like [3, 17]", record.get("following"))
+            try:
+                self.dst.extend(value)
+            except OverflowError:
+                fields.id_list(value, self.cell(row, "following"))  # raises, naming the id
+                raise
+            self.src.extend([row] * len(value))
+        if (value := record.get("posts")) is not None:
+            if careful or not (type(value) is list and set(map(type, value)) <= {str}):
+                value = fields.text_list(value, self.cell(row, "posts"))
+                for text in value:
+                    fields.text(text, self.cell(row, "posts"))
+            self.posts.extend((row, text) for text in value)
+        traits = record.get("traits", {})
+        if type(traits) is not dict:
+            raise self.cell(row, "traits").error("an object of traits like {\"age\": 31}", traits)
+        extra = record.keys() - KNOWN
+        if extra:
+            traits = dict(traits)
+            for key in extra:
+                traits[key] = record[key]
+            self.extra_keys.update(extra)
+        self.traits.append(traits)
+
+    def finish(self, seed: int) -> LoadResult:
+        p, n = self.path, len(self.user_name)
+        notes: list[str] = []
+        if self.extra_keys:
+            notes.append(f"extra key(s) kept in traits: {', '.join(sorted(self.extra_keys))}.")
+        lines = np.frombuffer(self.lines, dtype=np.int64)
+        order = _order(p, self.ids, lines.tolist())
+        follows = np.stack([np.frombuffer(self.src, dtype=np.int64), np.frombuffer(self.dst, dtype=np.int64)], axis=1) if len(self.src) else np.zeros((0, 2), dtype=np.int64)
+        check_follow_ids(p, follows, follows[:, 0], lines, n, "following", "agent id = the line's id, or its position")
+        stance = drawn_stance(seed, n)
+        given = np.frombuffer(self.stance, dtype=np.float64)
+        rows = np.frombuffer(self.stance_rows, dtype=np.int64)
+        self._check(rows, ~((given >= -1) & (given <= 1)), given, "stance", "a stance between -1 and 1")
+        stance[rows] = given
+        activity = flat_activity(n)
+        given = np.frombuffer(self.activity, dtype=np.float64).reshape(-1, HOURS)
+        rows = np.frombuffer(self.activity_rows, dtype=np.int64)
+        self._check(rows, ~(np.isfinite(given) & (given >= 0)).all(axis=1), given, "activity", "a non-negative number of activations per hour, or 24 of them")
+        activity[rows] = given
+        if len(rows) < n:
+            notes.append(f"{n - len(rows)} persona(s) without 'activity' get the default flat rate (1 activation per hour).")
+        interests = self._interests(n)
+        posts = self.posts
+        user_name, name, bio, persona, traits = self.user_name, self.name, self.bio, self.persona, self.traits
+        if order is not None:
+            # Rows were given out of order: an agent is who its id says, wherever its line is.
+            agent_of_row = np.asarray(self.ids, dtype=np.int64)
+            if len(follows):
+                follows = np.stack([agent_of_row[follows[:, 0]], follows[:, 1]], axis=1)
+            posts = sorted(((int(agent_of_row[r]), c) for r, c in posts), key=lambda x: x[0])
+            user_name, name, bio, persona, traits = ([col[i] for i in order] for col in (user_name, name, bio, persona, traits))
+            stance, activity, interests = stance[order], activity[order], interests[order]
+        population = Population(
+            user_name=user_name, name=name, bio=bio, persona=persona, activity=activity,
+            stance=stance, traits=traits, follows=follows, seed_posts=posts, interests=interests,
+        )
+        return LoadResult(population=population, format="jsonl", path=str(p), notes=notes)
+
+    def _interests(self, n: int) -> np.ndarray:
+        """Given weights (in the header's topic order) normalised; else from the texts."""
+        interests = np.zeros((n, len(TOPIC_NAMES)), dtype=np.float32)
+        rows = np.frombuffer(self.interest_rows, dtype=np.int64)
+        given = np.zeros((len(rows), len(TOPIC_NAMES)))
+        raw = np.frombuffer(self.interests, dtype=np.float64).reshape(len(rows), len(self.topics))
+        given[:, [TOPIC_NAMES.index(t) for t in self.topics]] = raw
+        total = given.sum(axis=1)
+        bad = ~(np.isfinite(given) & (given >= 0)).all(axis=1) | ~(total > 0)
+        self._check(
+            rows, bad, raw, "interests",
+            f"a list of {len(self.topics)} non-negative weights with a positive sum (one per topic) "
+            "or an object {topic: weight}",
+        )
+        interests[rows] = given / total[:, None]
+        if len(rows) < n:
+            # Interests from the users' own words, only where the file gives none.
+            missing = np.setdiff1d(np.arange(n), rows).tolist()
+            declared = [_declared(self.traits[r]) for r in missing]
+            interests[missing] = interests_for(
+                [self.persona[r] for r in missing], [self.bio[r] for r in missing], declared
+            )
+        return interests
+
+    def _check(
+        self, rows: np.ndarray, bad: np.ndarray, values: np.ndarray, field: str, expected: str
+    ) -> None:
+        """Raise the error of the first row whose numbers failed a vectorised check."""
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise self.cell(int(rows[k]), field).error(expected, values[k].tolist())
 
 
 def _declared(traits: dict[str, Any]) -> list[str]:
@@ -173,42 +252,32 @@ def _header_topics(path: Path, lineno: int, header: dict[str, Any]) -> list[str]
     if header.get("version", VERSION) != VERSION:
         raise PersonaFileError(path, f"format version {VERSION}", line=lineno, field="version", got=header.get("version"))
     topics = header.get("topics", list(TOPIC_NAMES))
-    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-        raise PersonaFileError(path, "a list of topic names", line=lineno, field="topics", got=topics)
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics) or len(set(topics)) != len(topics):
+        raise PersonaFileError(path, "a list of distinct topic names", line=lineno, field="topics", got=topics)
     unknown = [t for t in topics if t not in TOPIC_NAMES]
     if unknown:
         raise PersonaFileError(path, f"topic names among {', '.join(TOPIC_NAMES)}", line=lineno, field="topics", got=unknown)
     return topics
 
 
-def _activity(value: object, cell: Cell) -> np.ndarray:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value) or value < 0:
-            raise cell.error("a non-negative number of activations per hour, or 24 of them", value)
-        return np.full(HOURS, float(value))
-    return np.asarray(fields.number_list(value, cell, HOURS))
-
-
-def _interests(value: object, cell: Cell, topics: list[str]) -> np.ndarray:
+def _interests(value: object, cell: Cell, topics: list[str]) -> list[float]:
+    """Weights in `topics` order from a list or a {topic: weight} object (values checked later)."""
     expected = f"a list of {len(topics)} non-negative weights (one per topic) or an object {{topic: weight}}"
-    out = np.zeros(len(TOPIC_NAMES))
     if isinstance(value, dict):
+        out = [0.0] * len(topics)
         for key, weight in value.items():
-            if key not in TOPIC_NAMES:
-                raise cell.error(f"topic names among {', '.join(TOPIC_NAMES)}", key)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+            if key not in topics:
+                raise cell.error(f"topic names among {', '.join(topics)}", key)
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
                 raise cell.error(expected, weight)
-            out[TOPIC_NAMES.index(key)] = weight
-    elif isinstance(value, list) and len(value) == len(topics):
-        for topic, weight in zip(topics, value):
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+            out[topics.index(key)] = float(weight)
+        return out
+    if isinstance(value, list) and len(value) == len(topics):
+        for weight in value:
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
                 raise cell.error(expected, weight)
-            out[TOPIC_NAMES.index(topic)] = weight
-    else:
-        raise cell.error(expected, value)
-    if out.sum() <= 0:
-        raise cell.error(f"{expected} with a positive sum", value)
-    return (out / out.sum()).astype(np.float32)
+        return [float(w) for w in value]
+    raise cell.error(expected, value)
 
 
 def _order(path: Path, ids: list[int | None], lines: list[int]) -> np.ndarray | None:

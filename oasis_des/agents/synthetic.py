@@ -300,12 +300,13 @@ def persona_text(people: People, name: str, i: int, issue: str) -> str:
     country = W.COUNTRIES[int(people.country[i])]
     country = f"the {country}" if country in _WITH_ARTICLE else country
     t1, t2, t3 = (TOPIC_NAMES[int(t)] for t in people.top[i])
-    words = list(dict.fromkeys(TOPICS[t1][1:3] + TOPICS[t2][1:3] + TOPICS[t3][1:2]))
+    # Three keywords of the main topic, one of the second: read back, the main topic wins.
+    words = list(dict.fromkeys(TOPICS[t1][1:4] + TOPICS[t2][1:2]))
     level = min(4, int((float(people.stance[i]) + 1.0) * 2.5))
     return (
         f"{name} is a {int(people.age[i])}-year-old {job} from {country}. "
-        f"{they} {are} {temper} ({mbti}). {they} mostly {posts} about {t1} and {t2}, "
-        f"and {follows} news on {', '.join(words[:-1])} and {words[-1]}. "
+        f"{they} {are} {temper} ({mbti}). {they} mostly {posts} about {t1}, sometimes about "
+        f"{t2} and {t3}, and {follows} news on {', '.join(words[:-1])} and {words[-1]}. "
         f"On {issue}, {name.split(' ', 1)[0]} {W.STANCE_SENTENCES[level]}."
     )
 

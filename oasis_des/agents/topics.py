@@ -44,6 +44,7 @@ CATEGORY_TOPICS: dict[str, tuple[str, ...]] = {
 # The tokenisation and vocabulary of `policies.features.features`, counted rather than normalised.
 _TOKEN = re.compile(r"[a-z]+")
 _WORD_TOPIC = {w: i for i, words in enumerate(TOPICS.values()) for w in words}
+_WORD_TOPIC_PLUS_ONE = {w: i + 1 for w, i in _WORD_TOPIC.items()}  # 0 would be falsy
 
 # Weight of a declared topic relative to one keyword seen in free text.
 DECLARED_WEIGHT = 3.0
@@ -71,11 +72,10 @@ def interests_from_profile(
     """
     n = len(texts)
     out = np.zeros((n, N_TOPICS), dtype=np.float64)
+    lookup = _WORD_TOPIC_PLUS_ONE.get
     for i, text in enumerate(texts):
-        for token in _TOKEN.findall(text.lower()):
-            t = _WORD_TOPIC.get(token)
-            if t is not None:
-                out[i, t] += 1.0
+        for t in filter(None, map(lookup, _TOKEN.findall(text.lower()))):
+            out[i, t - 1] += 1.0
         if declared is not None:
             for label in declared[i]:
                 for t in topic_indices(str(label)):

@@ -37,6 +37,8 @@ class Clock:
         self.k = float(k)
         self.start = datetime.fromisoformat(start) if isinstance(start, str) else start
         self._now = 0.0
+        self._stamped_at = -1.0
+        self._stamp = ""
 
     @property
     def now(self) -> float:
@@ -55,7 +57,10 @@ class Clock:
         m = self._now if minutes is None else minutes
         if self.kind == "twitter":
             return int(m // self.tick)
-        return (self.start + timedelta(minutes=m)).strftime(TIMESTAMP_FORMAT)
+        if m != self._stamped_at:  # formatting a datetime costs more than the rest of an action
+            self._stamped_at = m
+            self._stamp = (self.start + timedelta(minutes=m)).strftime(TIMESTAMP_FORMAT)
+        return self._stamp
 
     def minutes_of(self, created_at: int | str) -> float:
         """Inverse of `stamp` (to the tick's resolution in Twitter mode)."""

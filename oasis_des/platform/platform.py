@@ -83,6 +83,7 @@ class Platform(
         self.reload_users()
         self.recommender = make_recommender(self.settings.recommender, self)
         self.content_version = 0
+        self._handlers = {kind: getattr(self, f"_act_{kind.value}") for kind in ActionType}
         self._graph_changes = []
         self._refresh_counts = {}
         self._interviews = self.connection.execute(
@@ -134,7 +135,13 @@ class Platform(
 
     # -- actions ----------------------------------------------------------------------
     def execute(self, agent_id: int | str, action: ActionType | str, **args: Any) -> dict[str, Any]:
-        """Run one action for `agent_id`; see PLATFORM_SPEC for results and error texts."""
+        """Run one action for `agent_id`; see PLATFORM_SPEC for results and error texts.
+
+        Atomicity without a savepoint per action: every handler makes all its checks before
+        its first write, so a failed check has nothing to undo (verified on each failure
+        with `total_changes`). Any other exception inside a batch rolls the whole batch
+        back, so the tables never hold part of an action.
+        """
         try:
             uid = _agent_id(agent_id)
             kind = parse_action(action)
@@ -143,25 +150,59 @@ class Platform(
                 if kind is ActionType.SIGNUP:
                     raise ActionFailed(f"Agent {uid} has already signed up.")
                 raise ActionFailed(f"Agent {uid} has not signed up.")
-            with self.store.atomic():
-                result, info = getattr(self, f"_act_{kind.value}")(uid, **clean)
-                if info is not None:
-                    self._trace(uid, kind, info)
+            result = self._run(uid, kind, clean)
         except (ArgumentError, ActionFailed) as exc:
             key = exc.key if isinstance(exc, ActionFailed) else "error"
             message = exc.message if isinstance(exc, ActionFailed) else str(exc)
-            self._graph_changes.clear()
             self.record_failure(agent_id, action, args, message)
             return {"success": False, key: message}
-        except BaseException:
-            self._graph_changes.clear()
-            raise
         self._apply_graph_changes()
         if kind is ActionType.SIGNUP:
             self._users.add(uid)
         if kind not in _READS:
             self.content_version += 1
         return {"success": True, **result}
+
+    def _run(self, uid: int, kind: ActionType, args: dict[str, Any]) -> dict[str, Any]:
+        conn = self.connection
+        own_transaction = not conn.in_transaction
+        if own_transaction:
+            conn.execute("BEGIN")
+        changes = conn.total_changes
+        try:
+            result, info = self._handlers[kind](uid, **args)
+            if info is not None:
+                self._trace(uid, kind, info)
+        except ActionFailed:
+            self._graph_changes.clear()
+            if conn.total_changes != changes:
+                self._abort()
+                raise RuntimeError(
+                    f"{kind.value} wrote to the database before failing a check; "
+                    "the transaction was rolled back."
+                ) from None
+            if own_transaction:
+                conn.execute("COMMIT")
+            raise
+        except BaseException:
+            self._abort()
+            raise
+        if own_transaction:
+            conn.execute("COMMIT")
+        return result
+
+    def _abort(self) -> None:
+        """Roll back the open transaction (a whole batch) after an unexpected error."""
+        if self.connection.in_transaction:
+            self.connection.execute("ROLLBACK")
+        self._abort_mirrors()
+
+    def _abort_mirrors(self) -> None:
+        """Re-read what memory mirrors of the tables after a rollback."""
+        self._graph_changes.clear()
+        self.social_graph.reload(self.connection)
+        self.reload_users()
+        self.content_version += 1  # cached rankings may hold rolled-back posts
 
     def reload_users(self) -> None:
         """Re-read who has signed up (after bulk inserts that bypass `sign_up`)."""
@@ -170,26 +211,26 @@ class Platform(
     def _trace(self, uid: int, kind: ActionType, info: dict[str, Any]) -> None:
         self.connection.execute(
             "INSERT INTO trace (user_id, created_at, action, info, sim_time) VALUES (?, ?, ?, ?, ?)",
-            (uid, self._stamp(), kind.value, json.dumps(info, ensure_ascii=False), self.clock.now),
+            (uid, self._stamp(), kind.value, _encode_info(info), self.clock.now),
         )
 
     def record_failure(self, agent_id: Any, action: Any, args: dict[str, Any], error: str) -> None:
-        with self.store.atomic():
-            self.connection.execute(
-                "INSERT INTO failed_action (user_id, created_at, sim_time, action, args, error) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    # What the caller sent, stored as text when it is not a valid agent id.
-                    agent_id if type(agent_id) is int and 0 <= agent_id <= INT64_MAX
-                    else _storable(agent_id),
-                    self._stamp(),
-                    self.clock.now,
-                    action.value if isinstance(action, ActionType) else _storable(action),
-                    # ASCII escapes keep arguments that SQLite's UTF-8 cannot hold.
-                    json.dumps(args, ensure_ascii=True, sort_keys=True, default=repr),
-                    error,
-                ),
-            )
+        """Keep a failed attempt (one statement: atomic on its own, inside a batch or not)."""
+        self.connection.execute(
+            "INSERT INTO failed_action (user_id, created_at, sim_time, action, args, error) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                # What the caller sent, stored as text when it is not a valid agent id.
+                agent_id if type(agent_id) is int and 0 <= agent_id <= INT64_MAX
+                else _storable(agent_id),
+                self._stamp(),
+                self.clock.now,
+                action.value if isinstance(action, ActionType) else _storable(action),
+                # ASCII escapes keep arguments that SQLite's UTF-8 cannot hold.
+                json.dumps(args, ensure_ascii=True, sort_keys=True, default=repr),
+                error,
+            ),
+        )
 
     def _apply_graph_changes(self) -> None:
         for follower, followee, delta in self._graph_changes:
@@ -212,9 +253,7 @@ class Platform(
             with self.store.atomic():
                 yield
         except BaseException:
-            self.social_graph.reload(self.connection)
-            self.reload_users()
-            self.content_version += 1  # cached rankings may hold rolled-back posts
+            self._abort_mirrors()
             raise
 
     # -- views ------------------------------------------------------------------------
@@ -245,6 +284,9 @@ class Platform(
                 "INSERT OR REPLACE INTO run_meta (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()],
             )
+
+
+_encode_info = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _storable(value: Any) -> str:

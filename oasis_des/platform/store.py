@@ -62,7 +62,8 @@ class Store:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed action may have rolled it back already
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
             return
@@ -72,8 +73,9 @@ class Store:
         try:
             yield conn
         except BaseException:
-            conn.execute(f"ROLLBACK TO {name}")
-            conn.execute(f"RELEASE {name}")
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
             raise
         finally:
             self._savepoints -= 1

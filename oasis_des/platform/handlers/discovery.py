@@ -91,12 +91,12 @@ class DiscoveryActions(PlatformState):
             for r in self.connection.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
         }
         visible = self._recommend_visible(uid, muted, s.max_rec_post_len, rng)
-        self._store_rec(uid, visible)
         chosen = set(rng.sample(visible, s.refresh_rec_post_count))
         if s.following_post_count > 0:
             chosen.update(self._followee_posts(uid, s.following_post_count))
         if not chosen:
             raise ActionFailed("No posts found.", key="message")
+        self._store_rec(uid, visible)
         posts = self._render(sorted(chosen))
         return {"posts": posts}, {"posts": posts}
 
