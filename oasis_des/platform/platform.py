@@ -204,6 +204,11 @@ class Platform(
         self.reload_users()
         self.content_version += 1  # cached rankings may hold rolled-back posts
 
+    @property
+    def user_count(self) -> int:
+        """How many users have signed up."""
+        return len(self._users)
+
     def reload_users(self) -> None:
         """Re-read who has signed up (after bulk inserts that bypass `sign_up`)."""
         self._users = {r[0] for r in self.connection.execute("SELECT user_id FROM user")}
