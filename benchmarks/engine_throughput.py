@@ -43,6 +43,8 @@ def main() -> None:
     ap.add_argument("--mode", choices=("stepped", "continuous"), default="stepped")
     ap.add_argument("--platform", choices=("twitter", "reddit"), default="twitter")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--comments-per-post", type=int, default=0,
+                    help="platform setting: comments shown per post (0 = all, as OASIS)")
     args = ap.parse_args()
     info = machine_info()
     print_machine(info)
@@ -50,7 +52,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Config().override(
             seed=args.seed,
-            platform={"kind": args.platform},
+            platform={"kind": args.platform,
+                      "settings": {"comments_per_post": args.comments_per_post}},
             population={"agents": args.agents},
             time={"mode": args.mode, "duration": parse_duration(args.duration, "--duration")},
             activation={"model": "profile"},
@@ -82,10 +85,11 @@ def main() -> None:
         ("mean decision batch", result.gateway.mean_batch),
         ("CPU contention (share of time)", float("nan") if stalled is None else stalled),
     ]
-    print(f"\nengine: {args.agents:,} agents, {args.platform}, {args.mode}, {args.duration}")
+    print(f"\nengine: {args.agents:,} agents, {args.platform}, {args.mode}, {args.duration}, "
+          f"comments per post: {args.comments_per_post or 'all'}")
     print(table(("measure", "value"), rows))
     write_results(
-        f"engine_throughput_{args.agents}_{args.mode}",
+        f"engine_throughput_{args.agents}_{args.mode}_c{args.comments_per_post}",
         {"machine": info, "args": vars(args), "results": dict((k, v) for k, v in rows),
          "digest": result.digest},
     )

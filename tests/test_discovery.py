@@ -542,3 +542,19 @@ def test_refresh_twitter_shows_refresh_rec_post_count_when_following_nobody(twit
         assert set(ids) <= set(range(1, 11))
         rec = twitter.connection.execute("SELECT post_id FROM rec WHERE user_id = 0").fetchall()
         assert len(rec) == twitter.settings.max_rec_post_len
+
+
+def test_comments_per_post_shows_the_most_recent_in_creation_order():
+    from conftest import make_platform
+
+    p = make_platform("reddit", comments_per_post=2)
+    p.execute(0, "create_post", content="topic")
+    for i in range(5):
+        p.execute(1 + i % 2, "create_comment", post_id=1, content=f"c{i}")
+    shown = p.execute(2, "search_posts", query="topic")["posts"][0]["comments"]
+    assert [c["content"] for c in shown] == ["c3", "c4"]
+    everything = make_platform("reddit")
+    everything.execute(0, "create_post", content="topic")
+    for i in range(5):
+        everything.execute(1, "create_comment", post_id=1, content=f"c{i}")
+    assert len(everything.execute(2, "search_posts", query="topic")["posts"][0]["comments"]) == 5

@@ -198,20 +198,23 @@ class Simulation:
 
     def _observe(self, agent: int, index: int) -> Observation:
         feed = self.platform.execute(agent, ActionType.REFRESH)
-        conn = self.platform.connection
-        following = frozenset(
-            r[0] for r in conn.execute("SELECT followee_id FROM follow WHERE follower_id = ?", (agent,))
-        )
-        muted = frozenset(
-            r[0] for r in conn.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (agent,))
-        )
+        posts = tuple(feed.get("posts", ()))
+        authors = sorted({p["user_id"] for p in posts} - {agent})
+        following: frozenset[int] = frozenset()
+        muted: frozenset[int] = frozenset()
+        if authors:
+            conn, marks = self.platform.connection, ",".join("?" * len(authors))
+            following = frozenset(r[0] for r in conn.execute(
+                f"SELECT followee_id FROM follow WHERE follower_id = ? AND followee_id IN ({marks})",
+                (agent, *authors),
+            ))
+            muted = frozenset(r[0] for r in conn.execute(
+                f"SELECT mutee_id FROM mute WHERE muter_id = ? AND mutee_id IN ({marks})",
+                (agent, *authors),
+            ))
         return Observation(
-            agent_id=agent,
-            time=self.env.now,
-            activation=index,
-            posts=tuple(feed.get("posts", ())),
-            following=following,
-            muted=muted,
+            agent_id=agent, time=self.env.now, activation=index, posts=posts,
+            following=following, muted=muted,
         )
 
     def _think(self, agent: int, index: int) -> float:
@@ -229,9 +232,16 @@ class Simulation:
         yield from self._served(action, lambda: self.platform.execute(agent, action, **args))
 
     def _served(self, action: str, work: Callable[[], Any]) -> Generator[simpy.Event, Any, Any]:
-        """Queue for the platform server, hold it for the action's service time, then act."""
+        """Queue for the platform server, hold it for the action's service time, then act.
+
+        An action with no service time that finds a free server is done at once: that is
+        what the server would do, without two scheduling events per action.
+        """
         server = self.config.server
         service = server.per_action.get(action, server.service_minutes)
+        if service <= 0 and self.server.count < self.server.capacity and not self.server.queue:
+            self.platform.now = self.env.now
+            return work()
         with self.server.request() as slot:
             yield slot
             if service > 0:

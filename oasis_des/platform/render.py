@@ -38,8 +38,13 @@ def render_posts(
     *,
     show_score: bool,
     report_threshold: int,
+    comments_per_post: int = 0,
 ) -> list[dict[str, Any]]:
-    """The posts `post_ids` (in that order, unknown ids skipped) as agents see them."""
+    """The posts `post_ids` (in that order, unknown ids skipped) as agents see them.
+
+    Each post carries its comments in creation order: all of them, or the most recent
+    `comments_per_post` when that is > 0.
+    """
     posts = _rows(conn, post_ids)
     root_ids = {r[2] for r in posts.values() if r[2] is not None} - posts.keys()
     roots = {**posts, **_rows(conn, sorted(root_ids))}
@@ -51,7 +56,7 @@ def render_posts(
             continue
         is_repost = row[2] is not None and row[4] is None
         shown.append((pid, row, roots[row[2]] if is_repost else row))
-    comments = _comments(conn, sorted({c[0] for _, _, c in shown}), show_score)
+    comments = _comments(conn, sorted({c[0] for _, _, c in shown}), show_score, comments_per_post)
 
     out: list[dict[str, Any]] = []
     for pid, row, counters in shown:
@@ -88,25 +93,30 @@ def _content(row: tuple[Any, ...], roots: dict[int, tuple[Any, ...]]) -> str:
     )
 
 
+_COMMENT_KEYS = ("comment_id", "post_id", "user_id", "content", "created_at")
+_SCORE_SQL = (", num_likes - num_dislikes", _COMMENT_KEYS + ("score",))
+_COUNTS_SQL = (", num_likes, num_dislikes", _COMMENT_KEYS + ("num_likes", "num_dislikes"))
+
+
 def _comments(
-    conn: sqlite3.Connection, post_ids: Sequence[int], show_score: bool
+    conn: sqlite3.Connection, post_ids: Sequence[int], show_score: bool, limit: int
 ) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
     if not post_ids:
         return out
-    sql = (
-        "SELECT comment_id, post_id, user_id, content, created_at, num_likes, num_dislikes "
-        f"FROM comment WHERE post_id IN ({_in(post_ids)}) ORDER BY comment_id"
-    )
-    for r in conn.execute(sql, tuple(post_ids)):
-        out.setdefault(r[1], []).append(
-            {
-                "comment_id": r[0],
-                "post_id": r[1],
-                "user_id": r[2],
-                "content": r[3],
-                "created_at": r[4],
-                **_ratings(r[5], r[6], show_score),
-            }
+    columns, keys = _SCORE_SQL if show_score else _COUNTS_SQL
+    select = f"SELECT comment_id, post_id, user_id, content, created_at{columns} FROM comment"
+    if limit <= 0:
+        rows = conn.execute(
+            f"{select} WHERE post_id IN ({_in(post_ids)}) ORDER BY comment_id", tuple(post_ids)
         )
+        for r in rows:
+            out.setdefault(r[1], []).append(dict(zip(keys, r)))
+        return out
+    for pid in post_ids:  # one indexed range read per post: cost bounded by the limit
+        latest = conn.execute(
+            f"{select} WHERE post_id = ? ORDER BY comment_id DESC LIMIT ?", (pid, limit)
+        ).fetchall()
+        if latest:
+            out[pid] = [dict(zip(keys, r)) for r in reversed(latest)]
     return out

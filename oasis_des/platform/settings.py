@@ -22,6 +22,9 @@ class PlatformSettings:
     report_threshold: int = 2
     trend_days: float = 7
     trend_top_k: int = 1
+    # Comments shown under each post: the most recent N, in creation order; 0 = all (OASIS).
+    # Feeds of popular posts otherwise grow without bound, and so do LLM prompts.
+    comments_per_post: int = 0
 
     @classmethod
     def for_kind(cls, kind: Kind, **overrides: Any) -> "PlatformSettings":

@@ -8,7 +8,8 @@ from typing import Any, Awaitable, Protocol, Sequence, runtime_checkable
 
 @dataclass(frozen=True, kw_only=True)
 class Observation:
-    """What an activated agent sees: its feed and who it already follows or mutes."""
+    """What an activated agent sees: its feed, and which of the feed's authors it already
+    follows or mutes (the engine looks up only those, not the agent's whole follow list)."""
 
     agent_id: int
     time: float  # simulated minutes

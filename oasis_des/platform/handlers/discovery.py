@@ -37,6 +37,7 @@ class DiscoveryActions(PlatformState):
             post_ids,
             show_score=self.settings.show_score,
             report_threshold=self.settings.report_threshold,
+            comments_per_post=self.settings.comments_per_post,
         )
 
     def _act_search_posts(self, uid: int, query: str) -> Outcome:
