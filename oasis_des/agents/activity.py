@@ -23,8 +23,32 @@ DEFAULT_RATE_PER_HOUR = 1.0
 # Relative activity by hour of day (mean 1): quiet nights, a lunchtime bump and an evening
 # peak, the shape reported for Twitter posting across time zones.
 DIURNAL = np.array(
-    [0.55, 0.35, 0.22, 0.15, 0.12, 0.15, 0.3, 0.6, 0.9, 1.1, 1.2, 1.3,
-     1.4, 1.35, 1.3, 1.3, 1.35, 1.45, 1.55, 1.7, 1.8, 1.75, 1.45, 0.95]
+    [
+        0.55,
+        0.35,
+        0.22,
+        0.15,
+        0.12,
+        0.15,
+        0.3,
+        0.6,
+        0.9,
+        1.1,
+        1.2,
+        1.3,
+        1.4,
+        1.35,
+        1.3,
+        1.3,
+        1.35,
+        1.45,
+        1.55,
+        1.7,
+        1.8,
+        1.75,
+        1.45,
+        0.95,
+    ]
 )
 DIURNAL = DIURNAL / DIURNAL.mean()
 

@@ -20,7 +20,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
     gen = commands.add_parser(
         "generate",
-        help="Write a synthetic population (JSONL; OASIS CSV if FILE ends in .csv, OASIS Reddit JSON if .json).",
+        help="Write a synthetic population (JSONL; OASIS CSV if FILE ends in .csv, "
+        "OASIS Reddit JSON if .json).",
         description="Generate a seeded synthetic population with a follow graph. The format "
         "follows the extension of FILE: .csv = OASIS Twitter CSV, .json = OASIS Reddit JSON "
         "(no follows), anything else = oasis_des persona JSONL.",
@@ -28,12 +29,26 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     gen.add_argument("--n", type=int, required=True, help="number of users")
     gen.add_argument("--out", required=True, metavar="FILE", help="file to write")
     gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    gen.add_argument("--platform", choices=("twitter", "reddit"), default="twitter",
-                     help="style of handles (default twitter)")
-    gen.add_argument("--mean-following", type=float, default=None, metavar="F",
-                     help="mean number of users each user follows (default 10; 0 = no graph)")
-    gen.add_argument("--seed-posts", type=float, default=0.0, metavar="SHARE",
-                     help="share of users who start with one post (default 0)")
+    gen.add_argument(
+        "--platform",
+        choices=("twitter", "reddit"),
+        default="twitter",
+        help="style of handles (default twitter)",
+    )
+    gen.add_argument(
+        "--mean-following",
+        type=float,
+        default=None,
+        metavar="F",
+        help="mean number of users each user follows (default 10; 0 = no graph)",
+    )
+    gen.add_argument(
+        "--seed-posts",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of users who start with one post (default 0)",
+    )
     gen.add_argument("--issue", default=None, help="wording of the focal issue in persona texts")
     gen.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     gen.set_defaults(handler=_generate)
@@ -45,7 +60,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         "oasis_des) without writing anything; exit status 2 and one error line if it is bad.",
     )
     val.add_argument("file", metavar="FILE")
-    val.add_argument("--seed", type=int, default=0, help="seed for what the file leaves out (stances)")
+    val.add_argument(
+        "--seed", type=int, default=0, help="seed for what the file leaves out (stances)"
+    )
     val.add_argument("--json", action="store_true", help="print the summary as JSON")
     val.set_defaults(handler=_validate)
 
@@ -78,7 +95,9 @@ def _generate(args: argparse.Namespace) -> int:
         overrides["mean_following"] = args.mean_following
     if args.issue is not None:
         overrides["issue"] = args.issue
-    population = generate_population(args.n, seed=args.seed, kind=args.platform, progress=say, **overrides)
+    population = generate_population(
+        args.n, seed=args.seed, kind=args.platform, progress=say, **overrides
+    )
 
     def written(done: int, total: int) -> None:
         say(f"written {done:,}/{total:,} personas")
@@ -93,7 +112,9 @@ def _generate(args: argparse.Namespace) -> int:
         write_reddit_json(population, out)
     else:
         fmt = "persona JSONL"
-        header = {"generator": {"n": args.n, "seed": args.seed, "platform": args.platform, **overrides}}
+        header = {
+            "generator": {"n": args.n, "seed": args.seed, "platform": args.platform, **overrides}
+        }
         write_jsonl(population, out, header=header, progress=written)
     print(
         f"wrote {len(population):,} personas, {len(population.follows):,} follows, "
@@ -129,15 +150,24 @@ def _validate(args: argparse.Namespace) -> int:
         return 0
     print(f"{result.path}: valid {result.format} persona file")
     print(f"  personas     {n:,}")
-    print(f"  follows      {len(follows):,}" + (
-        f" (of {len(pop.follows):,} in the file: dropped {n_self:,} self-follows, {n_dup:,} duplicates)"
-        if n_self or n_dup else ""
-    ))
+    print(
+        f"  follows      {len(follows):,}"
+        + (
+            f" (of {len(pop.follows):,} in the file: dropped {n_self:,} self-follows, "
+            f"{n_dup:,} duplicates)"
+            if n_self or n_dup
+            else ""
+        )
+    )
     print(f"  seed posts   {len(pop.seed_posts):,}")
-    print(f"  degrees      mean {stats.mean_degree:.2f}; following median {stats.median_out:g}, "
-          f"max {stats.max_out:,}; followers median {stats.median_in:g}, max {stats.max_in:,}")
-    print(f"  reciprocity  {stats.reciprocity:.3f}; isolated users {stats.isolated:,}; "
-          f"top 1% hold {stats.top1_share_of_followers:.1%} of followers")
+    print(
+        f"  degrees      mean {stats.mean_degree:.2f}; following median {stats.median_out:g}, "
+        f"max {stats.max_out:,}; followers median {stats.median_in:g}, max {stats.max_in:,}"
+    )
+    print(
+        f"  reciprocity  {stats.reciprocity:.3f}; isolated users {stats.isolated:,}; "
+        f"top 1% hold {stats.top1_share_of_followers:.1%} of followers"
+    )
     for note in result.notes:
         print(f"  note: {note}")
     return 0

@@ -31,10 +31,17 @@ class Cell(NamedTuple):
     line: int | None
     field: str
 
-    def error(self, expected: str, got: object = None, *, show_got: bool = True) -> PersonaFileError:
+    def error(
+        self, expected: str, got: object = None, *, show_got: bool = True
+    ) -> PersonaFileError:
         return PersonaFileError(
-            self.path, expected, row=self.row, line=self.line, field=self.field,
-            got=got, show_got=show_got,
+            self.path,
+            expected,
+            row=self.row,
+            line=self.line,
+            field=self.field,
+            got=got,
+            show_got=show_got,
         )
 
 
@@ -62,7 +69,9 @@ def literal(text: str, cell: Cell, expected: str) -> Any:
     if _SIMPLE_TEXTS.fullmatch(stripped):
         return _SIMPLE_TEXT.findall(stripped)
     if len(stripped) > MAX_LITERAL_CHARS:
-        raise cell.error(f"{expected} (at most {MAX_LITERAL_CHARS} characters)", f"{len(stripped)} characters")
+        raise cell.error(
+            f"{expected} (at most {MAX_LITERAL_CHARS} characters)", f"{len(stripped)} characters"
+        )
     try:
         return json.loads(stripped)
     except (ValueError, RecursionError):
@@ -106,7 +115,9 @@ def text_list(value: object, cell: Cell, notes: list[str] | None = None) -> list
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
             out.append(str(item))
             if notes is not None:
-                notes.append(f"row {cell.row}: '{cell.field}' holds a number ({item!r}); kept as text.")
+                notes.append(
+                    f"row {cell.row}: '{cell.field}' holds a number ({item!r}); kept as text."
+                )
         else:
             raise cell.error(f"{expected} (texts only)", item)
     return out
@@ -122,7 +133,12 @@ def number_list(value: object, cell: Cell, length: int) -> list[float]:
         return [float(x) for x in parsed]  # the common case, checked with builtins only
     out = []
     for item in parsed:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item) or item < 0:
+        if (
+            isinstance(item, bool)
+            or not isinstance(item, (int, float))
+            or not math.isfinite(item)
+            or item < 0
+        ):
             raise cell.error(expected, item)
         out.append(float(item))
     return out
@@ -187,7 +203,9 @@ def read_text(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise PersonaFileError(
-            p, "UTF-8 text (save the file as UTF-8)", line=line,
+            p,
+            "UTF-8 text (save the file as UTF-8)",
+            line=line,
             got=data[exc.start : exc.start + 4],
         ) from None
     if not decoded.strip():

@@ -90,7 +90,9 @@ def follow_graph(
     s = settings
     p_back = s.reciprocity / (2.0 - s.reciprocity)
     out_degree = _out_degrees(rng, n, s.mean_following / (1.0 + p_back), s)
-    base = _attach(rng, np.asarray(camp, np.int64), np.asarray(topic, np.int64), out_degree, s, progress)
+    base = _attach(
+        rng, np.asarray(camp, np.int64), np.asarray(topic, np.int64), out_degree, s, progress
+    )
     if progress is not None:
         progress(f"follow graph: {len(base):,} follows by attachment; adding reciprocal follows")
     return _reciprocate(rng, base, np.asarray(stance, np.float64), n, p_back, s)
@@ -99,7 +101,11 @@ def follow_graph(
 def _out_degrees(rng: np.random.Generator, n: int, mean: float, s: GraphSettings) -> np.ndarray:
     """Log-normal numbers of follows with the given mean, randomly rounded to integers."""
     sigma = s.following_sigma
-    raw = rng.lognormal(np.log(mean) - sigma**2 / 2.0, sigma, size=n) if sigma > 0 else np.full(n, mean)
+    raw = (
+        rng.lognormal(np.log(mean) - sigma**2 / 2.0, sigma, size=n)
+        if sigma > 0
+        else np.full(n, mean)
+    )
     degree = np.floor(raw + rng.random(n)).astype(np.int64)
     return np.minimum(degree, min(s.max_following, n - 1))
 

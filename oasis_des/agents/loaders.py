@@ -37,12 +37,15 @@ def detect_format(path: str | Path) -> Format:
     if head.startswith(b"{"):
         return "jsonl"
     if suffix == ".json":
-        raise PersonaFileError(p, "a JSON list of users (OASIS Reddit) or JSON Lines", line=1, got=head[:20])
+        raise PersonaFileError(
+            p, "a JSON list of users (OASIS Reddit) or JSON Lines", line=1, got=head[:20]
+        )
     first_line = head.split(b"\n", 1)[0]
     if b"," in first_line and b"username" in first_line:
         return "oasis-twitter-csv"
     raise PersonaFileError(
-        p, "a persona file: .csv (OASIS Twitter), .json (OASIS Reddit) or .jsonl (oasis_des)",
+        p,
+        "a persona file: .csv (OASIS Twitter), .json (OASIS Reddit) or .jsonl (oasis_des)",
         got=p.suffix or head[:20],
     )
 

@@ -9,6 +9,7 @@ any other key is kept in traits under its own name.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,19 @@ def read_reddit_json(path: str | Path, *, seed: int = 0) -> LoadResult:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PersonaFileError(path, f"valid JSON ({exc.msg}, column {exc.colno})", line=exc.lineno, show_got=False) from None
+        raise PersonaFileError(
+            path, f"valid JSON ({exc.msg}, column {exc.colno})", line=exc.lineno, show_got=False
+        ) from None
     except RecursionError:
         raise PersonaFileError(path, "valid JSON nested less deeply", show_got=False) from None
     if not isinstance(data, list):
-        raise PersonaFileError(path, "a JSON list of user objects (OASIS Reddit format)", got=type(data).__name__)
+        raise PersonaFileError(
+            path, "a JSON list of user objects (OASIS Reddit format)", got=type(data).__name__
+        )
     if not data:
-        raise PersonaFileError(path, "at least one user object, but the list is empty", show_got=False)
+        raise PersonaFileError(
+            path, "at least one user object, but the list is empty", show_got=False
+        )
     notes: list[str] = []
     user_name, name, bio, persona, traits, declared = [], [], [], [], [], []
     extra_keys: set[str] = set()
@@ -45,8 +52,14 @@ def read_reddit_json(path: str | Path, *, seed: int = 0) -> LoadResult:
             raise PersonaFileError(path, "a user object {...}", row=i, got=type(record).__name__)
         for key in REQUIRED:
             if key not in record:
-                raise PersonaFileError(path, f"the key '{key}' (required: {', '.join(REQUIRED)})", row=i, field=key, show_got=False)
-        cell = lambda key: Cell(path, i, None, key)  # noqa: E731
+                raise PersonaFileError(
+                    path,
+                    f"the key '{key}' (required: {', '.join(REQUIRED)})",
+                    row=i,
+                    field=key,
+                    show_got=False,
+                )
+        cell = partial(Cell, path, i, None)
         user_name.append(fields.text(record["username"], cell("username"), required=True))
         name.append(fields.text(record["realname"], cell("realname")))
         bio.append(fields.text(record["bio"], cell("bio")))
@@ -57,8 +70,10 @@ def read_reddit_json(path: str | Path, *, seed: int = 0) -> LoadResult:
         extra_keys.update(k for k in record if k not in KNOWN)
     if extra_keys:
         notes.append(f"extra key(s) kept in traits: {', '.join(sorted(extra_keys))}.")
-    notes.append("Reddit personas have no follow graph, seed posts or activity profile: "
-                 "every user gets the default flat rate (1 activation per hour).")
+    notes.append(
+        "Reddit personas have no follow graph, seed posts or activity profile: "
+        "every user gets the default flat rate (1 activation per hour)."
+    )
     n = len(data)
     population = Population(
         user_name=user_name,
@@ -70,7 +85,9 @@ def read_reddit_json(path: str | Path, *, seed: int = 0) -> LoadResult:
         traits=traits,
         interests=interests_for(persona, bio, declared),
     )
-    return LoadResult(population=population, format="oasis-reddit-json", path=str(path), notes=notes)
+    return LoadResult(
+        population=population, format="oasis-reddit-json", path=str(path), notes=notes
+    )
 
 
 def _traits(record: dict[str, Any], cell: Any) -> tuple[dict[str, object], list[str]]:
@@ -86,7 +103,9 @@ def _traits(record: dict[str, Any], cell: Any) -> tuple[dict[str, object], list[
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise cell("interested_topics").error("a list of topic names like [\"Economics\", \"Business\"]", value)
+            raise cell("interested_topics").error(
+                'a list of topic names like ["Economics", "Business"]', value
+            )
         topics = list(value)
         traits["interested_topics"] = topics
     for key, value in record.items():

@@ -16,6 +16,7 @@ import array
 import csv
 import io
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -60,7 +61,9 @@ def read_twitter_csv(path: str | Path, *, seed: int = 0) -> LoadResult:
         columns = _columns(path, [h.strip().lstrip("\ufeff") for h in header], notes)
         rows = list(_data_rows(path, reader, len(header)))
     except csv.Error as exc:
-        raise PersonaFileError(path, f"well-formed CSV ({exc})", line=reader.line_num, show_got=False) from None
+        raise PersonaFileError(
+            path, f"well-formed CSV ({exc})", line=reader.line_num, show_got=False
+        ) from None
     finally:
         csv.field_size_limit(limit)
     if not rows:
@@ -83,9 +86,7 @@ def read_twitter_csv(path: str | Path, *, seed: int = 0) -> LoadResult:
     bare_ints = 0
 
     for r, (line, row) in enumerate(rows):
-        def cell(field: str) -> Cell:
-            return Cell(path, r, line, field)
-
+        cell = partial(Cell, path, r, line)
         user_name.append(fields.text(row[columns["username"]], cell("username"), required=True))
         name.append(fields.text(row[columns["name"]], cell("name")))
         bio.append(fields.text(row[columns["description"]], cell("description")))
@@ -108,11 +109,20 @@ def read_twitter_csv(path: str | Path, *, seed: int = 0) -> LoadResult:
             source[r] = _FREQUENCY
         if (i := column(STANCE)) is not None and not fields.is_missing(row[i]):
             stance[r] = fields.stance_value(row[i], cell(STANCE))
-        traits.append({c: _trait(c, row[i], notes, r) for c, i in extras if not fields.is_missing(row[i])} if extras else {})
+        traits.append(
+            {c: _trait(c, row[i], notes, r) for c, i in extras if not fields.is_missing(row[i])}
+            if extras
+            else {}
+        )
 
-    follows = np.stack(
-        [np.frombuffer(follow_src, dtype=np.int64), np.frombuffer(follow_dst, dtype=np.int64)], axis=1
-    ) if len(follow_src) else np.zeros((0, 2), dtype=np.int64)
+    follows = (
+        np.stack(
+            [np.frombuffer(follow_src, dtype=np.int64), np.frombuffer(follow_dst, dtype=np.int64)],
+            axis=1,
+        )
+        if len(follow_src)
+        else np.zeros((0, 2), dtype=np.int64)
+    )
     check_follow_ids(path, follows, follows[:, 0], lines, n, FOLLOWING, "agent id = row index")
     if bare_ints:
         notes.append(
@@ -132,7 +142,9 @@ def read_twitter_csv(path: str | Path, *, seed: int = 0) -> LoadResult:
         seed_posts=seed_posts,
         interests=interests_for(persona, bio),
     )
-    return LoadResult(population=population, format="oasis-twitter-csv", path=str(path), notes=notes)
+    return LoadResult(
+        population=population, format="oasis-twitter-csv", path=str(path), notes=notes
+    )
 
 
 def _columns(path: str | Path, header: list[str], notes: list[str]) -> dict[str, int]:
@@ -148,10 +160,13 @@ def _columns(path: str | Path, header: list[str], notes: list[str]) -> dict[str,
     for required in REQUIRED:
         if required not in columns:
             raise PersonaFileError(
-                path, f"a column named '{required}' (OASIS Twitter CSV columns: "
+                path,
+                f"a column named '{required}' (OASIS Twitter CSV columns: "
                 f"{', '.join(REQUIRED)}, {FOLLOWING}, {POSTS}); the header has "
                 f"{', '.join(repr(h) for h in header)}",
-                line=1, field=required, show_got=False,
+                line=1,
+                field=required,
+                show_got=False,
             )
     if dropped:
         notes.append(f"index column(s) {', '.join(dropped)} ignored: agent id = row index.")
@@ -177,8 +192,12 @@ def _data_rows(path: str | Path, reader: Any, width: int):
             continue
         if len(row) != width:
             raise PersonaFileError(
-                path, f"{width} comma-separated fields as in the header (quote fields that "
-                "contain commas or line breaks)", row=index, line=line, got=len(row),
+                path,
+                f"{width} comma-separated fields as in the header (quote fields that "
+                "contain commas or line breaks)",
+                row=index,
+                line=line,
+                got=len(row),
             )
         yield line, row
         index += 1
@@ -197,7 +216,9 @@ def _trait(column: str, raw: str, notes: list[str], row: int) -> object:
             low = raw.strip().lower()
             return {"true": True, "1": True, "false": False, "0": False}.get(low, raw)
     except PersonaFileError:
-        notes.append(f"row {row}: extra column '{column}' kept as text ({raw[:40]!r} did not parse).")
+        notes.append(
+            f"row {row}: extra column '{column}' kept as text ({raw[:40]!r} did not parse)."
+        )
     return raw
 
 
@@ -215,7 +236,7 @@ def _activity(
     if per_hour is not None:
         rows = source == _PER_HOUR
         activity[rows] = per_hour[rows]
-    if (default := int((source == _DEFAULT).sum())):
+    if default := int((source == _DEFAULT).sum()):
         notes.append(
             f"{default} row(s) without an activity profile get the default flat rate "
             f"({DEFAULT_RATE_PER_HOUR:g} activation per hour)."
@@ -236,8 +257,20 @@ def write_twitter_csv(
     """
     n = len(population)
     trait_columns = ("age", "gender", "mbti", "country", "profession", "interested_topics")
-    header = ["", "user_id", "name", "username", FOLLOWING, POSTS, "user_char", "description",
-              FREQUENCY, PER_HOUR, STANCE, *trait_columns]
+    header = [
+        "",
+        "user_id",
+        "name",
+        "username",
+        FOLLOWING,
+        POSTS,
+        "user_char",
+        "description",
+        FREQUENCY,
+        PER_HOUR,
+        STANCE,
+        *trait_columns,
+    ]
     following = _following_lists(population)
     posts: dict[int, list[str]] = {}
     for agent, content in population.seed_posts:
@@ -248,13 +281,22 @@ def write_twitter_csv(
         w.writerow(header)
         for i in range(n):
             t = population.traits[i]
-            w.writerow([
-                i, i, population.name[i], population.user_name[i],
-                str(following(i)), repr(posts.get(i, [])), population.persona[i], population.bio[i],
-                str(counts[i].tolist()), str(np.round(population.activity[i], 5).tolist()),
-                round(float(population.stance[i]), 5),
-                *(_cell(t.get(c)) for c in trait_columns),
-            ])
+            w.writerow(
+                [
+                    i,
+                    i,
+                    population.name[i],
+                    population.user_name[i],
+                    str(following(i)),
+                    repr(posts.get(i, [])),
+                    population.persona[i],
+                    population.bio[i],
+                    str(counts[i].tolist()),
+                    str(np.round(population.activity[i], 5).tolist()),
+                    round(float(population.stance[i]), 5),
+                    *(_cell(t.get(c)) for c in trait_columns),
+                ]
+            )
             if progress is not None and (i + 1) % 100_000 == 0:
                 progress(i + 1, n)
 

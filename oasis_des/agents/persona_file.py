@@ -67,7 +67,10 @@ def check_follow_ids(
         k = int(bad[0])
         row = int(rows[k])
         raise PersonaFileError(
-            path, f"agent ids between 0 and {n - 1} ({hint})",
-            row=row, line=None if lines is None else int(lines[row]),
-            field=field_name, got=int(follows[k, 1]),
+            path,
+            f"agent ids between 0 and {n - 1} ({hint})",
+            row=row,
+            line=None if lines is None else int(lines[row]),
+            field=field_name,
+            got=int(follows[k, 1]),
         )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import array
 import json
-import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,8 +33,19 @@ from oasis_des.agents.topics import TOPIC_NAMES
 FORMAT = "oasis-des-personas"
 VERSION = 1
 KNOWN = frozenset(
-    ("id", "user_name", "name", "bio", "persona", "stance", "activity", "interests",
-     "following", "posts", "traits")
+    (
+        "id",
+        "user_name",
+        "name",
+        "bio",
+        "persona",
+        "stance",
+        "activity",
+        "interests",
+        "following",
+        "posts",
+        "traits",
+    )
 )
 
 
@@ -53,18 +63,37 @@ def read_jsonl(path: str | Path, *, seed: int = 0) -> LoadResult:
             try:
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise PersonaFileError(p, "UTF-8 text (save the file as UTF-8)", line=lineno, got=raw[exc.start : exc.start + 4]) from None
+                raise PersonaFileError(
+                    p,
+                    "UTF-8 text (save the file as UTF-8)",
+                    line=lineno,
+                    got=raw[exc.start : exc.start + 4],
+                ) from None
             if not line.strip():
                 continue
             row = len(columns.user_name) if columns is not None else 0
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise PersonaFileError(p, f"one JSON object per line ({exc.msg}, column {exc.colno})", row=row, line=lineno, show_got=False) from None
+                raise PersonaFileError(
+                    p,
+                    f"one JSON object per line ({exc.msg}, column {exc.colno})",
+                    row=row,
+                    line=lineno,
+                    show_got=False,
+                ) from None
             except RecursionError:
-                raise PersonaFileError(p, "a JSON object nested less deeply", row=row, line=lineno, show_got=False) from None
+                raise PersonaFileError(
+                    p, "a JSON object nested less deeply", row=row, line=lineno, show_got=False
+                ) from None
             if not isinstance(record, dict):
-                raise PersonaFileError(p, "a JSON object {...} per line", row=row, line=lineno, got=type(record).__name__)
+                raise PersonaFileError(
+                    p,
+                    "a JSON object {...} per line",
+                    row=row,
+                    line=lineno,
+                    got=type(record).__name__,
+                )
             if columns is None:
                 if header is None and "format" in record:
                     header = record
@@ -74,7 +103,9 @@ def read_jsonl(path: str | Path, *, seed: int = 0) -> LoadResult:
             # Without "\u" escapes a JSON line cannot hold NUL or unpaired surrogates.
             columns.add(record, lineno, careful="\\u" in line)
     if columns is None or not columns.user_name:
-        raise PersonaFileError(p, "at least one persona line, but the file has none", show_got=False)
+        raise PersonaFileError(
+            p, "at least one persona line, but the file has none", show_got=False
+        )
     return columns.finish(seed)
 
 
@@ -113,12 +144,24 @@ class _Columns:
         self.lines.append(lineno)
         for key in ("user_name", "name"):
             if key not in record:
-                raise PersonaFileError(self.path, f"the key '{key}' (required: user_name, name)", row=row, line=lineno, field=key, show_got=False)
+                raise PersonaFileError(
+                    self.path,
+                    f"the key '{key}' (required: user_name, name)",
+                    row=row,
+                    line=lineno,
+                    field=key,
+                    show_got=False,
+                )
         ident = record.get("id")
         if ident is not None and (type(ident) is not int or ident < 0):
             raise self.cell(row, "id").error("a non-negative integer id", ident)
         self.ids.append(ident)
-        for key, column in (("user_name", self.user_name), ("name", self.name), ("bio", self.bio), ("persona", self.persona)):
+        for key, column in (
+            ("user_name", self.user_name),
+            ("name", self.name),
+            ("bio", self.bio),
+            ("persona", self.persona),
+        ):
             value = record.get(key, "")
             if careful or type(value) is not str or (key == "user_name" and not value.strip()):
                 value = fields.text(value, self.cell(row, key), required=key == "user_name")
@@ -138,7 +181,11 @@ class _Columns:
                 self.activity.extend(fields.number_list(value, self.cell(row, "activity"), HOURS))
         if (value := record.get("interests")) is not None:
             self.interest_rows.append(row)
-            if type(value) is list and len(value) == len(self.topics) and set(map(type, value)) <= _NUMBERS:
+            if (
+                type(value) is list
+                and len(value) == len(self.topics)
+                and set(map(type, value)) <= _NUMBERS
+            ):
                 self.interests.extend(value)
             else:
                 self.interests.extend(_interests(value, self.cell(row, "interests"), self.topics))
@@ -146,7 +193,9 @@ class _Columns:
             if not (type(value) is list and set(map(type, value)) <= {int}):
                 value = fields.id_list(value, self.cell(row, "following"))
                 if value is None:
-                    raise self.cell(row, "following").error("a list of agent ids like [3, 17]", record.get("following"))
+                    raise self.cell(row, "following").error(
+                        "a list of agent ids like [3, 17]", record.get("following")
+                    )
             try:
                 self.dst.extend(value)
             except OverflowError:
@@ -161,7 +210,7 @@ class _Columns:
             self.posts.extend((row, text) for text in value)
         traits = record.get("traits", {})
         if type(traits) is not dict:
-            raise self.cell(row, "traits").error("an object of traits like {\"age\": 31}", traits)
+            raise self.cell(row, "traits").error('an object of traits like {"age": 31}', traits)
         extra = record.keys() - KNOWN
         if extra:
             traits = dict(traits)
@@ -177,34 +226,76 @@ class _Columns:
             notes.append(f"extra key(s) kept in traits: {', '.join(sorted(self.extra_keys))}.")
         lines = np.frombuffer(self.lines, dtype=np.int64)
         order = _order(p, self.ids, lines.tolist())
-        follows = np.stack([np.frombuffer(self.src, dtype=np.int64), np.frombuffer(self.dst, dtype=np.int64)], axis=1) if len(self.src) else np.zeros((0, 2), dtype=np.int64)
-        check_follow_ids(p, follows, follows[:, 0], lines, n, "following", "agent id = the line's id, or its position")
+        follows = (
+            np.stack(
+                [np.frombuffer(self.src, dtype=np.int64), np.frombuffer(self.dst, dtype=np.int64)],
+                axis=1,
+            )
+            if len(self.src)
+            else np.zeros((0, 2), dtype=np.int64)
+        )
+        check_follow_ids(
+            p,
+            follows,
+            follows[:, 0],
+            lines,
+            n,
+            "following",
+            "agent id = the line's id, or its position",
+        )
         stance = drawn_stance(seed, n)
         given = np.frombuffer(self.stance, dtype=np.float64)
         rows = np.frombuffer(self.stance_rows, dtype=np.int64)
-        self._check(rows, ~((given >= -1) & (given <= 1)), given, "stance", "a stance between -1 and 1")
+        self._check(
+            rows, ~((given >= -1) & (given <= 1)), given, "stance", "a stance between -1 and 1"
+        )
         stance[rows] = given
         activity = flat_activity(n)
         given = np.frombuffer(self.activity, dtype=np.float64).reshape(-1, HOURS)
         rows = np.frombuffer(self.activity_rows, dtype=np.int64)
-        self._check(rows, ~(np.isfinite(given) & (given >= 0)).all(axis=1), given, "activity", "a non-negative number of activations per hour, or 24 of them")
+        self._check(
+            rows,
+            ~(np.isfinite(given) & (given >= 0)).all(axis=1),
+            given,
+            "activity",
+            "a non-negative number of activations per hour, or 24 of them",
+        )
         activity[rows] = given
         if len(rows) < n:
-            notes.append(f"{n - len(rows)} persona(s) without 'activity' get the default flat rate (1 activation per hour).")
+            notes.append(
+                f"{n - len(rows)} persona(s) without 'activity' get the default flat rate "
+                "(1 activation per hour)."
+            )
         interests = self._interests(n)
         posts = self.posts
-        user_name, name, bio, persona, traits = self.user_name, self.name, self.bio, self.persona, self.traits
+        user_name, name, bio, persona, traits = (
+            self.user_name,
+            self.name,
+            self.bio,
+            self.persona,
+            self.traits,
+        )
         if order is not None:
             # Rows were given out of order: an agent is who its id says, wherever its line is.
             agent_of_row = np.asarray(self.ids, dtype=np.int64)
             if len(follows):
                 follows = np.stack([agent_of_row[follows[:, 0]], follows[:, 1]], axis=1)
             posts = sorted(((int(agent_of_row[r]), c) for r, c in posts), key=lambda x: x[0])
-            user_name, name, bio, persona, traits = ([col[i] for i in order] for col in (user_name, name, bio, persona, traits))
+            user_name, name, bio, persona, traits = (
+                [col[i] for i in order] for col in (user_name, name, bio, persona, traits)
+            )
             stance, activity, interests = stance[order], activity[order], interests[order]
         population = Population(
-            user_name=user_name, name=name, bio=bio, persona=persona, activity=activity,
-            stance=stance, traits=traits, follows=follows, seed_posts=posts, interests=interests,
+            user_name=user_name,
+            name=name,
+            bio=bio,
+            persona=persona,
+            activity=activity,
+            stance=stance,
+            traits=traits,
+            follows=follows,
+            seed_posts=posts,
+            interests=interests,
         )
         return LoadResult(population=population, format="jsonl", path=str(p), notes=notes)
 
@@ -218,9 +309,12 @@ class _Columns:
         total = given.sum(axis=1)
         bad = ~(np.isfinite(given) & (given >= 0)).all(axis=1) | ~(total > 0)
         self._check(
-            rows, bad, raw, "interests",
-            f"a list of {len(self.topics)} non-negative weights with a positive sum (one per topic) "
-            "or an object {topic: weight}",
+            rows,
+            bad,
+            raw,
+            "interests",
+            f"a list of {len(self.topics)} non-negative weights with a positive sum "
+            "(one per topic) or an object {topic: weight}",
         )
         interests[rows] = given / total[:, None]
         if len(rows) < n:
@@ -248,21 +342,48 @@ def _declared(traits: dict[str, Any]) -> list[str]:
 
 def _header_topics(path: Path, lineno: int, header: dict[str, Any]) -> list[str]:
     if header.get("format") != FORMAT:
-        raise PersonaFileError(path, f"a header with \"format\": \"{FORMAT}\"", line=lineno, field="format", got=header.get("format"))
+        raise PersonaFileError(
+            path,
+            f'a header with "format": "{FORMAT}"',
+            line=lineno,
+            field="format",
+            got=header.get("format"),
+        )
     if header.get("version", VERSION) != VERSION:
-        raise PersonaFileError(path, f"format version {VERSION}", line=lineno, field="version", got=header.get("version"))
+        raise PersonaFileError(
+            path,
+            f"format version {VERSION}",
+            line=lineno,
+            field="version",
+            got=header.get("version"),
+        )
     topics = header.get("topics", list(TOPIC_NAMES))
-    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics) or len(set(topics)) != len(topics):
-        raise PersonaFileError(path, "a list of distinct topic names", line=lineno, field="topics", got=topics)
+    if (
+        not isinstance(topics, list)
+        or not all(isinstance(t, str) for t in topics)
+        or len(set(topics)) != len(topics)
+    ):
+        raise PersonaFileError(
+            path, "a list of distinct topic names", line=lineno, field="topics", got=topics
+        )
     unknown = [t for t in topics if t not in TOPIC_NAMES]
     if unknown:
-        raise PersonaFileError(path, f"topic names among {', '.join(TOPIC_NAMES)}", line=lineno, field="topics", got=unknown)
+        raise PersonaFileError(
+            path,
+            f"topic names among {', '.join(TOPIC_NAMES)}",
+            line=lineno,
+            field="topics",
+            got=unknown,
+        )
     return topics
 
 
 def _interests(value: object, cell: Cell, topics: list[str]) -> list[float]:
     """Weights in `topics` order from a list or a {topic: weight} object (values checked later)."""
-    expected = f"a list of {len(topics)} non-negative weights (one per topic) or an object {{topic: weight}}"
+    expected = (
+        f"a list of {len(topics)} non-negative weights (one per topic) "
+        "or an object {topic: weight}"
+    )
     if isinstance(value, dict):
         out = [0.0] * len(topics)
         for key, weight in value.items():
@@ -288,14 +409,35 @@ def _order(path: Path, ids: list[int | None], lines: list[int]) -> np.ndarray | 
     n = len(ids)
     if len(given) != n:
         row = next(r for r, i in enumerate(ids) if i is None)
-        raise PersonaFileError(path, "an 'id' on every persona line or on none", row=row, line=lines[row], field="id", show_got=False)
+        raise PersonaFileError(
+            path,
+            "an 'id' on every persona line or on none",
+            row=row,
+            line=lines[row],
+            field="id",
+            show_got=False,
+        )
     seen: dict[int, int] = {}
     for row, ident in enumerate(ids):
         assert ident is not None
         if ident >= n:
-            raise PersonaFileError(path, f"ids between 0 and {n - 1} (one per persona)", row=row, line=lines[row], field="id", got=ident)
+            raise PersonaFileError(
+                path,
+                f"ids between 0 and {n - 1} (one per persona)",
+                row=row,
+                line=lines[row],
+                field="id",
+                got=ident,
+            )
         if ident in seen:
-            raise PersonaFileError(path, f"a unique id (id {ident} is already used on line {lines[seen[ident]]})", row=row, line=lines[row], field="id", got=ident)
+            raise PersonaFileError(
+                path,
+                f"a unique id (id {ident} is already used on line {lines[seen[ident]]})",
+                row=row,
+                line=lines[row],
+                field="id",
+                got=ident,
+            )
         seen[ident] = row
     if all(ident == row for row, ident in enumerate(ids)):
         return None
@@ -322,7 +464,12 @@ def write_jsonl(
     flat = (activity == activity[:, :1]).all(axis=1)
     interests = np.round(np.asarray(population.interests, dtype=np.float64), 5)
     stance = np.round(population.stance.astype(np.float64), 5)
-    head = {"format": FORMAT, "version": VERSION, "topics": list(population.topics), **(header or {})}
+    head = {
+        "format": FORMAT,
+        "version": VERSION,
+        "topics": list(population.topics),
+        **(header or {}),
+    }
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with open(path, "w", encoding="utf-8") as f:
         f.write(dumps(head) + "\n")

@@ -47,15 +47,21 @@ class Population:
         n = len(self.user_name)
         for label, column in (("name", self.name), ("bio", self.bio), ("persona", self.persona)):
             if len(column) != n:
-                raise ValueError(f"Population column '{label}' has {len(column)} rows, expected {n}.")
+                raise ValueError(
+                    f"Population column '{label}' has {len(column)} rows, expected {n}."
+                )
         if self.activity.shape != (n, HOURS):
-            raise ValueError(f"Population activity must have shape ({n}, 24), got {self.activity.shape}.")
+            raise ValueError(
+                f"Population activity must have shape ({n}, 24), got {self.activity.shape}."
+            )
         if self.stance.shape != (n,):
             raise ValueError(f"Population stance must have shape ({n},), got {self.stance.shape}.")
         if not self.traits:
             self.traits = [{} for _ in range(n)]
         elif len(self.traits) != n:
-            raise ValueError(f"Population column 'traits' has {len(self.traits)} rows, expected {n}.")
+            raise ValueError(
+                f"Population column 'traits' has {len(self.traits)} rows, expected {n}."
+            )
         follows = np.asarray(self.follows)
         if follows.size == 0:
             follows = np.zeros((0, 2), dtype=np.int64)
@@ -63,7 +69,9 @@ class Population:
             raise ValueError(f"Population follows must have shape (m, 2), got {follows.shape}.")
         self.follows = follows.astype(np.int64, copy=False)
         if self.interests is None:
-            self.interests = np.full((n, len(self.topics)), 1.0 / len(self.topics), dtype=np.float32)
+            self.interests = np.full(
+                (n, len(self.topics)), 1.0 / len(self.topics), dtype=np.float32
+            )
         elif self.interests.shape != (n, len(self.topics)):
             raise ValueError(
                 f"Population interests must have shape ({n}, {len(self.topics)}), "
@@ -72,4 +80,3 @@ class Population:
 
     def __len__(self) -> int:
         return len(self.user_name)
-

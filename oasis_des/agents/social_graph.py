@@ -53,7 +53,7 @@ class DegreeStats:
 
 
 def degree_stats(follows: np.ndarray, n: int) -> DegreeStats:
-    """Statistics of distinct (follower, followee) pairs among users 0..n-1 (self-follows ignored)."""
+    """Statistics of the distinct (follower, followee) pairs of users 0..n-1, no self-follows."""
     f = np.asarray(follows, dtype=np.int64).reshape(-1, 2)
     f = f[f[:, 0] != f[:, 1]]
     key = unique_sorted(f[:, 0] * max(n, 1) + f[:, 1])
@@ -63,7 +63,9 @@ def degree_stats(follows: np.ndarray, n: int) -> DegreeStats:
     in_deg = np.bincount(dst, minlength=n)
     reverse = dst * max(n, 1) + src
     where = np.searchsorted(key, reverse)
-    mutual = (where < m) & (key[np.minimum(where, max(m - 1, 0))] == reverse) if m else np.zeros(0, bool)
+    mutual = (
+        (where < m) & (key[np.minimum(where, max(m - 1, 0))] == reverse) if m else np.zeros(0, bool)
+    )
     top = max(1, n // 100)
     return DegreeStats(
         users=n,
@@ -87,7 +89,9 @@ def follow_edges(platform: "Platform") -> np.ndarray:
 
 def platform_degree_stats(platform: "Platform") -> DegreeStats:
     """Degree statistics of the platform's current follow graph."""
-    users = platform.connection.execute("SELECT COALESCE(MAX(user_id) + 1, 0) FROM user").fetchone()[0]
+    users = platform.connection.execute(
+        "SELECT COALESCE(MAX(user_id) + 1, 0) FROM user"
+    ).fetchone()[0]
     return degree_stats(follow_edges(platform), max(int(users), platform.graph.vcount()))
 
 
@@ -117,13 +121,16 @@ def to_networkx(platform: "Platform", *, attributes: bool = True) -> "nx.DiGraph
     g = nx.DiGraph()
     if attributes:
         rows = platform.connection.execute(
-            "SELECT user_id, user_name, name, num_followers, num_followings FROM user ORDER BY user_id"
+            "SELECT user_id, user_name, name, num_followers, num_followings FROM user "
+            "ORDER BY user_id"
         )
         g.add_nodes_from(
             (uid, {"user_name": un, "name": nm, "num_followers": fr, "num_followings": fg})
             for uid, un, nm, fr, fg in rows
         )
     else:
-        g.add_nodes_from(r[0] for r in platform.connection.execute("SELECT user_id FROM user ORDER BY user_id"))
+        g.add_nodes_from(
+            r[0] for r in platform.connection.execute("SELECT user_id FROM user ORDER BY user_id")
+        )
     g.add_edges_from(platform.graph.get_edgelist())
     return g

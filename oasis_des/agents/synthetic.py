@@ -54,17 +54,31 @@ class SyntheticSettings:
 
     def __post_init__(self) -> None:
         if len(self.camp_centres) != len(self.camp_shares) or not self.camp_shares:
-            raise ValueError("SyntheticSettings.camp_centres and camp_shares must have the same length.")
+            raise ValueError(
+                "SyntheticSettings.camp_centres and camp_shares must have the same length."
+            )
         if any(w < 0 for w in self.camp_shares) or sum(self.camp_shares) <= 0:
-            raise ValueError("SyntheticSettings.camp_shares must be non-negative with a positive sum.")
-        for name in ("camp_spread", "interest_concentration", "profession_boost", "activity_sigma",
-                     "chronotype_hours"):
+            raise ValueError(
+                "SyntheticSettings.camp_shares must be non-negative with a positive sum."
+            )
+        for name in (
+            "camp_spread",
+            "interest_concentration",
+            "profession_boost",
+            "activity_sigma",
+            "chronotype_hours",
+        ):
             if getattr(self, name) < 0:
-                raise ValueError(f"SyntheticSettings.{name} must be >= 0, got {getattr(self, name)!r}.")
+                raise ValueError(
+                    f"SyntheticSettings.{name} must be >= 0, got {getattr(self, name)!r}."
+                )
         if self.activations_per_day <= 0 or self.max_activations_per_hour <= 0:
             raise ValueError("SyntheticSettings activity rates must be > 0.")
         if not 0 <= self.seed_post_share <= 1:
-            raise ValueError(f"SyntheticSettings.seed_post_share must be in [0, 1], got {self.seed_post_share!r}.")
+            raise ValueError(
+                "SyntheticSettings.seed_post_share must be in [0, 1], "
+                f"got {self.seed_post_share!r}."
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,8 +102,11 @@ class People:
 _PROFESSIONS = tuple(W.PROFESSIONS)
 _FIRST = (W.FEMALE_FIRST, W.MALE_FIRST, W.NEUTRAL_FIRST)
 # Subject pronoun and the verb forms that agree with it.
-_PRONOUN = (("She", "is", "posts", "follows"), ("He", "is", "posts", "follows"),
-            ("They", "are", "post", "follow"))
+_PRONOUN = (
+    ("She", "is", "posts", "follows"),
+    ("He", "is", "posts", "follows"),
+    ("They", "are", "post", "follow"),
+)
 _WITH_ARTICLE = frozenset(("US", "UK", "Netherlands", "Philippines"))
 _CLEAN = str.maketrans("", "", " '-")
 _RETIRED = W.BIO_OPENERS.index("Retired ")
@@ -127,13 +144,21 @@ def generate_population(
     user_name = _handles(n, seed, people, kind)
     bio = _bios(n, seed, people)
     activity = synthetic_activity(
-        stream(seed, "personas.activity"), n,
-        mean_per_day=s.activations_per_day, sigma=s.activity_sigma,
-        max_per_hour=s.max_activations_per_hour, chronotype_hours=s.chronotype_hours,
+        stream(seed, "personas.activity"),
+        n,
+        mean_per_day=s.activations_per_day,
+        sigma=s.activity_sigma,
+        max_per_hour=s.max_activations_per_hour,
+        chronotype_hours=s.chronotype_hours,
     )
     say("building the follow graph")
     follows = follow_graph(
-        stream(seed, "personas.graph"), people.camp, people.top[:, 0], people.stance, s.graph, progress=say
+        stream(seed, "personas.graph"),
+        people.camp,
+        people.top[:, 0],
+        people.stance,
+        s.graph,
+        progress=say,
     )
     seed_posts = _seed_posts(n, seed, people, s.seed_post_share)
     say(f"done: {n:,} users, {len(follows):,} follows")
@@ -153,15 +178,20 @@ def generate_population(
 
 def draw_people(n: int, seed: int, s: SyntheticSettings) -> People:
     """Demographics, stance and interests, each from its own stream."""
+
     def choice(purpose: str, options: int, weights: tuple[float, ...] | None = None) -> np.ndarray:
         p = None if weights is None else np.asarray(weights) / np.sum(weights)
         return stream(seed, purpose).choice(options, size=n, p=p).astype(np.int16)
 
     gender = choice("personas.gender", len(W.GENDERS), W.GENDER_WEIGHTS)
     names_rng = stream(seed, "personas.names")
-    first = np.floor(names_rng.random(n) * np.array([len(f) for f in _FIRST])[gender]).astype(np.int16)
+    first = np.floor(names_rng.random(n) * np.array([len(f) for f in _FIRST])[gender]).astype(
+        np.int16
+    )
     last = names_rng.integers(0, len(W.LAST), size=n).astype(np.int16)
-    age = np.clip(18 + np.rint(stream(seed, "personas.age").gamma(2.2, 9.0, size=n)), 18, 85).astype(np.int16)
+    age = np.clip(
+        18 + np.rint(stream(seed, "personas.age").gamma(2.2, 9.0, size=n)), 18, 85
+    ).astype(np.int16)
     profession = choice("personas.profession", len(_PROFESSIONS))
     title = stream(seed, "personas.title").integers(0, 3, size=n).astype(np.int16)
     title[age < 23] = -1  # students
@@ -173,18 +203,27 @@ def draw_people(n: int, seed: int, s: SyntheticSettings) -> People:
     interests = _interests(n, seed, profession, s)
     top = np.argsort(-interests, axis=1, kind="stable")[:, :3].astype(np.int16)
     return People(
-        gender=gender, first=first, last=last, age=age,
+        gender=gender,
+        first=first,
+        last=last,
+        age=age,
         mbti=choice("personas.mbti", len(W.MBTI), W.MBTI_WEIGHTS),
         country=choice("personas.country", len(W.COUNTRIES), W.COUNTRY_WEIGHTS),
-        profession=profession, title=title, camp=camp, stance=stance,
-        interests=interests, top=top,
+        profession=profession,
+        title=title,
+        camp=camp,
+        stance=stance,
+        interests=interests,
+        top=top,
     )
 
 
 def _interests(n: int, seed: int, profession: np.ndarray, s: SyntheticSettings) -> np.ndarray:
     """Dirichlet interests: topic popularity plus a boost on the profession's topics."""
     popularity = np.array([W.TOPIC_POPULARITY.get(t, 1.0) for t in TOPIC_NAMES])
-    alpha = np.tile(s.interest_concentration * popularity / popularity.sum(), (len(_PROFESSIONS), 1))
+    alpha = np.tile(
+        s.interest_concentration * popularity / popularity.sum(), (len(_PROFESSIONS), 1)
+    )
     for p, topics in enumerate(W.PROFESSIONS.values()):
         for t in topics:
             if t in TOPIC_NAMES:
@@ -204,10 +243,14 @@ def _table(values: list[str]) -> np.ndarray:
 def _names(people: People) -> list[str]:
     """'First Last': one shared string per distinct (gender, first, last) combination."""
     width = max(len(f) for f in _FIRST)
-    table = _table([
-        f"{_FIRST[g][f]} {last}" if f < len(_FIRST[g]) else ""
-        for g in range(len(_FIRST)) for f in range(width) for last in W.LAST
-    ])
+    table = _table(
+        [
+            f"{_FIRST[g][f]} {last}" if f < len(_FIRST[g]) else ""
+            for g in range(len(_FIRST))
+            for f in range(width)
+            for last in W.LAST
+        ]
+    )
     code = (people.gender.astype(np.int64) * width + people.first) * len(W.LAST) + people.last
     return table[code].tolist()
 
@@ -224,17 +267,25 @@ def _handles(n: int, seed: int, people: People, kind: Kind) -> list[str]:
     firsts = [[f.lower().translate(_CLEAN) for f in names] for names in _FIRST]
     lasts = [x.lower().translate(_CLEAN) for x in W.LAST]
     # Patterns 0-2 and 4 depend on (first, last); pattern 3 on (word, first).
-    by_last = _table([
-        h
-        for g in range(len(_FIRST)) for f in range(width)
-        for p in (0, 1, 2, 4) for last in lasts
-        for first in [firsts[g][f] if f < len(firsts[g]) else ""]
-        for h in [(first + last, first + sep + last, first[:1] + last, "", first + last[:1])[p]]
-    ])
-    by_word = _table([
-        w + (firsts[g][f] if f < len(firsts[g]) else "")
-        for g in range(len(_FIRST)) for f in range(width) for w in W.HANDLE_WORDS
-    ])
+    by_last = _table(
+        [
+            h
+            for g in range(len(_FIRST))
+            for f in range(width)
+            for p in (0, 1, 2, 4)
+            for last in lasts
+            for first in [firsts[g][f] if f < len(firsts[g]) else ""]
+            for h in [(first + last, first + sep + last, first[:1] + last, "", first + last[:1])[p]]
+        ]
+    )
+    by_word = _table(
+        [
+            w + (firsts[g][f] if f < len(firsts[g]) else "")
+            for g in range(len(_FIRST))
+            for f in range(width)
+            for w in W.HANDLE_WORDS
+        ]
+    )
     person = people.gender.astype(np.int64) * width + people.first
     slot = np.array([0, 1, 2, 0, 3])[pattern]
     handle = np.where(
@@ -245,7 +296,8 @@ def _handles(n: int, seed: int, people: People, kind: Kind) -> list[str]:
     # Birth year (2024 - age) as text: table index 90 - age.
     years = _table([str(2024 - 90 + k) for k in range(91)])
     suffix = np.where(
-        digits == 1, _table([str(k) for k in range(100)])[two],
+        digits == 1,
+        _table([str(k) for k in range(100)])[two],
         np.where(digits == 2, years[90 - people.age.astype(np.int64)], ""),
     )
     handle = (handle + suffix).tolist()
@@ -273,12 +325,17 @@ def _bios(n: int, seed: int, people: People) -> list[str]:
     student = people.title < 0
     opener[student | ((opener == _RETIRED) & (people.age < 60))] = 0
     # Job phrase by (opener, profession, title slot 0-2 or 3 = student).
-    jobs = _table([
-        (W.BIO_OPENERS[o] + job) if o else job.capitalize()
-        for o in range(len(W.BIO_OPENERS)) for prof in _PROFESSIONS
-        for job in (*W.JOB_TITLES[prof], W.STUDENT_TITLE)
-    ])
-    job = jobs[(opener * len(_PROFESSIONS) + people.profession) * 4 + np.where(student, 3, people.title)]
+    jobs = _table(
+        [
+            (W.BIO_OPENERS[o] + job) if o else job.capitalize()
+            for o in range(len(W.BIO_OPENERS))
+            for prof in _PROFESSIONS
+            for job in (*W.JOB_TITLES[prof], W.STUDENT_TITLE)
+        ]
+    )
+    job = jobs[
+        (opener * len(_PROFESSIONS) + people.profession) * 4 + np.where(student, 3, people.title)
+    ]
     words = [w for t in TOPIC_NAMES for w in TOPICS[t][:3]]
     likes = _table([f"{a} & {b} {fan}" for a in words for b in words for fan in W.FAN_WORDS])
     first = people.top[:, 0].astype(np.int64) * 3 + keyword[:, 0]
@@ -340,4 +397,3 @@ def _seed_posts(n: int, seed: int, people: People, share: float) -> list[tuple[i
         (int(a), write_post(people.interests[a], float(people.stance[a]), u[k].tolist()))
         for k, a in enumerate(chosen)
     ]
-

@@ -83,4 +83,3 @@ def interests_from_profile(
     out += PRIOR
     out /= out.sum(axis=1, keepdims=True)
     return out.astype(np.float32)
-

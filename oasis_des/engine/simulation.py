@@ -358,7 +358,7 @@ def _load_population(config: Config) -> Population:
     from oasis_des.agents.synthetic import generate_population
 
     if config.population.personas:
-        return load_population(config.population.personas)
+        return load_population(config.population.personas, seed=config.seed)
     return generate_population(config.population.agents, seed=config.seed, kind=config.platform.kind)
 
 

@@ -29,6 +29,14 @@ class SocialGraph:
         edges = connection.execute("SELECT follower_id, followee_id FROM follow").fetchall()
         self._added.update(edges)
 
+    def install(self, graph: ig.Graph) -> None:
+        """Take a graph built elsewhere from the same follow rows (bulk sign-up builds it
+        from arrays, far faster than reading ten million rows back)."""
+        self._graph = graph
+        self._added = set()
+        self._removed = set()
+        self._vertices = max(self._vertices, graph.vcount())
+
     def ensure_vertex(self, user_id: int) -> None:
         """Make room for user ids up to `user_id` (vertices with no user stay isolated)."""
         self._vertices = max(self._vertices, user_id + 1)
