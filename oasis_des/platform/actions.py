@@ -73,13 +73,18 @@ class ActionSpec:
     args: tuple[ArgSpec, ...] = ()
     traced: bool = True
 
+    def __post_init__(self) -> None:
+        # Validation runs on every action: keep what it needs precomputed.
+        object.__setattr__(self, "_name", self.action.value)
+        object.__setattr__(self, "_known", frozenset(a.name for a in self.args))
+
     def validate(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Return the arguments coerced to their declared types, or raise ArgumentError.
 
         Ids may arrive as digit strings (LLMs send them); booleans and floats are not ints.
         """
-        name = self.action.value
-        known = {a.name for a in self.args}
+        name: str = self._name  # type: ignore[attr-defined]
+        known: frozenset[str] = self._known  # type: ignore[attr-defined]
         for key in given:
             if key not in known:
                 expected = ", ".join(sorted(known)) or "no arguments"

@@ -216,7 +216,7 @@ class Platform(
     def _trace(self, uid: int, kind: ActionType, info: dict[str, Any]) -> None:
         self.connection.execute(
             "INSERT INTO trace (user_id, created_at, action, info, sim_time) VALUES (?, ?, ?, ?, ?)",
-            (uid, self._stamp(), kind.value, _encode_info(info), self.clock.now),
+            (uid, self._stamp(), _VALUES[kind], _encode_info(info), self.clock.now),
         )
 
     def record_failure(self, agent_id: Any, action: Any, args: dict[str, Any], error: str) -> None:
@@ -292,6 +292,7 @@ class Platform(
 
 
 _encode_info = json.JSONEncoder(ensure_ascii=False).encode
+_VALUES = {kind: kind.value for kind in ActionType}  # Enum.value is a slow descriptor
 
 
 def _storable(value: Any) -> str:

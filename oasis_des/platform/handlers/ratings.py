@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oasis_des.platform.state import ActionFailed, Outcome, PlatformState
 
@@ -17,13 +17,28 @@ class Rating:
     exists_error: str
     missing_error: str
 
-    @property
-    def id_key(self) -> str:
-        return f"{self.table}_id"
+    def __post_init__(self) -> None:
+        table, target, counter = f'"{self.table}"', self.target, self.counter
+        key = f"{target}_id"
+        object.__setattr__(self, "id_key", f"{self.table}_id")
+        object.__setattr__(self, "target_key", key)
+        # The statements, built once per kind rather than formatted on every action.
+        # (Not INSERT OR IGNORE as the duplicate check: an ignored insert still advances
+        # AUTOINCREMENT, and a failed action must change nothing.)
+        object.__setattr__(self, "insert_sql",
+                           f"INSERT INTO {table} (user_id, {key}, created_at) VALUES (?, ?, ?)")
+        object.__setattr__(self, "exists_sql",
+                           f"SELECT {self.table}_id FROM {table} WHERE {key} = ? AND user_id = ?")
+        object.__setattr__(self, "delete_sql", f"DELETE FROM {table} WHERE {self.table}_id = ?")
+        object.__setattr__(self, "count_sql",
+                           f"UPDATE {target} SET {counter} = {counter} + ? WHERE {key} = ?")
 
-    @property
-    def target_key(self) -> str:
-        return f"{self.target}_id"
+    id_key: str = field(init=False)
+    target_key: str = field(init=False)
+    insert_sql: str = field(init=False)
+    exists_sql: str = field(init=False)
+    delete_sql: str = field(init=False)
+    count_sql: str = field(init=False)
 
 
 LIKE = Rating(
@@ -70,43 +85,24 @@ class RatingActions(PlatformState):
 
     def _rate(self, kind: Rating, uid: int, target_id: int) -> Outcome:
         target, author = self._target(kind, target_id, must_exist=True)
-        dup = self.connection.execute(
-            f'SELECT 1 FROM "{kind.table}" WHERE {kind.target_key} = ? AND user_id = ?',
-            (target, uid),
-        ).fetchone()
-        if dup is not None:
+        conn = self.connection
+        if conn.execute(kind.exists_sql, (target, uid)).fetchone() is not None:
             raise ActionFailed(kind.exists_error)
         if not self.settings.allow_self_rating and author == uid:
-            raise ActionFailed(
-                f"Users are not allowed to like/dislike their own {kind.target}s."
-            )
-        rid = self._insert(
-            f'INSERT INTO "{kind.table}" (user_id, {kind.target_key}, created_at) '
-            "VALUES (?, ?, ?)",
-            (uid, target, self._stamp()),
-        )
-        self.connection.execute(
-            f"UPDATE {kind.target} SET {kind.counter} = {kind.counter} + 1 "
-            f"WHERE {kind.target_key} = ?",
-            (target,),
-        )
+            raise ActionFailed(f"Users are not allowed to like/dislike their own {kind.target}s.")
+        cur = conn.execute(kind.insert_sql, (uid, target, self._stamp()))
+        rid = cur.lastrowid
+        conn.execute(kind.count_sql, (1, target))
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
 
     def _unrate(self, kind: Rating, uid: int, target_id: int) -> Outcome:
         target, _ = self._target(kind, target_id, must_exist=False)
-        row = self.connection.execute(
-            f'SELECT {kind.id_key} FROM "{kind.table}" WHERE {kind.target_key} = ? AND user_id = ?',
-            (target, uid),
-        ).fetchone()
+        row = self.connection.execute(kind.exists_sql, (target, uid)).fetchone()
         if row is None:
             raise ActionFailed(kind.missing_error)
         rid = row[0]
-        self.connection.execute(f'DELETE FROM "{kind.table}" WHERE {kind.id_key} = ?', (rid,))
-        self.connection.execute(
-            f"UPDATE {kind.target} SET {kind.counter} = {kind.counter} - 1 "
-            f"WHERE {kind.target_key} = ?",
-            (target,),
-        )
+        self.connection.execute(kind.delete_sql, (rid,))
+        self.connection.execute(kind.count_sql, (-1, target))
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
 
     def _act_like_post(self, uid: int, post_id: int) -> Outcome:
