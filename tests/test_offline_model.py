@@ -148,3 +148,27 @@ def test_decisions_do_not_depend_on_batch_composition() -> None:
 def test_unknown_profile_is_reported() -> None:
     with pytest.raises(FileNotFoundError, match="neither a file nor one of: offline"):
         load_policy("gpt-9", small_population(2), kind="twitter", seed=0)
+
+
+def test_agents_do_not_repeat_likes_dislikes_or_reposts() -> None:
+    p = policy(kind="twitter")
+    feed = (post(1, 5, "i support this great idea about football"), post(2, 6, "football match"))
+    seen = Counter()
+    for i in range(3000):
+        obs = Observation(agent_id=0, time=0, activation=i, posts=feed,
+                          liked=frozenset({1}), reposted=frozenset({1, 2}))
+        d = p.decide_batch([obs])[0]
+        seen[(d.action, d.args.get("post_id"))] += 1
+    assert seen[("like_post", 1)] == 0 and seen[("repost", 1)] == 0 and seen[("repost", 2)] == 0
+    assert seen[("like_post", 2)] > 0
+
+
+def test_a_run_has_no_duplicate_like_failures() -> None:
+    from engine_helpers import config
+    from oasis_des.engine.simulation import Simulation
+
+    sim = Simulation(config(seed=2, time={"duration": "6h"}), population=small_population(40, rate=3.0))
+    result = sim.run()
+    sim.close()
+    assert result.actions.get("like_post", 0) > 20
+    assert result.failures.get("like_post", 0) == 0 and result.failures.get("repost", 0) == 0

@@ -17,6 +17,11 @@ class Observation:
     posts: tuple[dict[str, Any], ...] = ()
     following: frozenset[int] = frozenset()
     muted: frozenset[int] = frozenset()
+    # Feed posts (their shown post_id) the agent has already liked, disliked or reposted:
+    # the platform would refuse those actions again as duplicates.
+    liked: frozenset[int] = frozenset()
+    disliked: frozenset[int] = frozenset()
+    reposted: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -142,6 +142,8 @@ class OfflinePolicy:
         }
         masks = {"unfollow": other & feed.following, "follow": other & ~feed.following,
                  "mute": other & ~feed.muted}
+        for name, done in feed.done.items():  # the platform would refuse a second one
+            masks[name] = other & ~done
         for name, utility in post_utilities.items():
             if name in self.allowed:
                 keep = np.flatnonzero(masks.get(name, other))
@@ -248,6 +250,12 @@ class _Feed:
         self.muted = np.array(
             [p["user_id"] in batch[i].muted for p, i in zip(self.posts, obs)], dtype=bool
         )
+        self.done = {
+            name: np.array([p["post_id"] in getattr(batch[i], field) for p, i in zip(self.posts, obs)],
+                           dtype=bool)
+            for name, field in (("like_post", "liked"), ("dislike_post", "disliked"),
+                                ("repost", "reposted"))
+        }
         self.c_obs = np.array(c_obs, dtype=np.int64)
         self.c_pair = np.array(c_pair, dtype=np.int64)
         self.c_sigma = np.array([features(c["content"])[1] for c in self.comments])
