@@ -156,7 +156,8 @@ class Platform(
             message = exc.message if isinstance(exc, ActionFailed) else str(exc)
             self.record_failure(agent_id, action, args, message)
             return {"success": False, key: message}
-        self._apply_graph_changes()
+        if self._graph_changes:
+            self._apply_graph_changes()
         if kind is ActionType.SIGNUP:
             self._users.add(uid)
         if kind not in _READS:
