@@ -68,7 +68,3 @@ class SocialGraph:
             g.add_edges(sorted(self._added))
             self._added.clear()
         return g
-
-    def edges(self) -> set[tuple[int, int]]:
-        """All (follower, followee) pairs."""
-        return {tuple(e) for e in self.graph.get_edgelist()}  # type: ignore[misc]

@@ -45,10 +45,6 @@ class Store:
         self.connection.executescript(schema_sql())
         self._savepoints = 0
 
-    @property
-    def in_transaction(self) -> bool:
-        return self.connection.in_transaction
-
     @contextmanager
     def atomic(self) -> Iterator[sqlite3.Connection]:
         """All or nothing: a transaction, or a savepoint when one is already open.
