@@ -469,9 +469,6 @@ def raw_report_post(r, u, a, st):
 
 
 def raw_do_nothing(r, u, a, st):
-
-
-    c = r.c
     return {}
 
 
