@@ -32,6 +32,7 @@ from oasis_des.platform.handlers.posts import PostActions
 from oasis_des.platform.handlers.ratings import RatingActions
 from oasis_des.platform.handlers.relations import RelationActions
 from oasis_des.platform.recsys import make_recommender
+from oasis_des.platform.render import PostViews, encode_json
 from oasis_des.platform.settings import PlatformSettings
 from oasis_des.platform.state import ActionFailed, Outcome
 from oasis_des.platform.store import Store
@@ -82,6 +83,7 @@ class Platform(
         self._users: set[int] = set()
         self.reload_users()
         self.recommender = make_recommender(self.settings.recommender, self)
+        self.views = PostViews(self.connection, self.settings)
         self.content_version = 0
         self._handlers = {kind: getattr(self, f"_act_{kind.value}") for kind in ActionType}
         self._graph_changes = []
@@ -203,6 +205,7 @@ class Platform(
         self._graph_changes.clear()
         self.social_graph.reload(self.connection)
         self.reload_users()
+        self.views.clear()
         self.content_version += 1  # cached rankings may hold rolled-back posts
 
     @property
@@ -214,10 +217,11 @@ class Platform(
         """Re-read who has signed up (after bulk inserts that bypass `sign_up`)."""
         self._users = {r[0] for r in self.connection.execute("SELECT user_id FROM user")}
 
-    def _trace(self, uid: int, kind: ActionType, info: dict[str, Any]) -> None:
+    def _trace(self, uid: int, kind: ActionType, info: dict[str, Any] | str) -> None:
+        text = info if isinstance(info, str) else encode_json(info)
         self.connection.execute(
             "INSERT INTO trace (user_id, created_at, action, info, sim_time) VALUES (?, ?, ?, ?, ?)",
-            (uid, self._stamp(), _VALUES[kind], _encode_info(info), self.clock.now),
+            (uid, self._stamp(), _VALUES[kind], text, self.clock.now),
         )
 
     def record_failure(self, agent_id: Any, action: Any, args: dict[str, Any], error: str) -> None:
@@ -292,7 +296,6 @@ class Platform(
             )
 
 
-_encode_info = json.JSONEncoder(ensure_ascii=False).encode
 _VALUES = {kind: kind.value for kind in ActionType}  # Enum.value is a slow descriptor
 
 

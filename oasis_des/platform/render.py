@@ -6,13 +6,19 @@ its own counters (including num_reports, which OASIS loses) and the quoted text.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any, Sequence
+
+from oasis_des.platform.settings import PlatformSettings
 
 _POST_COLS = (
     "post_id, user_id, original_post_id, content, quote_content, created_at, "
     "num_likes, num_dislikes, num_shares, num_reports"
 )
+# The trace's JSON: the encoder `Platform` uses for every trace row, so the fragments of
+# cached views join into exactly the text that encoding the whole feed would give.
+encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _in(ids: Sequence[int]) -> str:
@@ -32,50 +38,91 @@ def _ratings(likes: int, dislikes: int, show_score: bool) -> dict[str, int]:
     return {"num_likes": likes, "num_dislikes": dislikes}
 
 
-def render_posts(
-    conn: sqlite3.Connection,
-    post_ids: Sequence[int],
-    *,
-    show_score: bool,
-    report_threshold: int,
-    comments_per_post: int = 0,
-) -> list[dict[str, Any]]:
-    """The posts `post_ids` (in that order, unknown ids skipped) as agents see them.
+class PostViews:
+    """Rendered posts (and their JSON), kept until something they show changes.
 
-    Each post carries its comments in creation order: all of them, or the most recent
-    `comments_per_post` when that is > 0.
+    Every refresh shows posts, and popular posts carry hundreds of comments: rendering and
+    encoding them again for each viewer dominated a run. A view depends only on its
+    *counter post* (the post itself, or the root of a repost): that post's counters and
+    comments. Handlers call `changed(counter_post)` after writing either; all other
+    columns a view shows never change. After a rollback the platform calls `clear()`.
     """
-    posts = _rows(conn, post_ids)
-    root_ids = {r[2] for r in posts.values() if r[2] is not None} - posts.keys()
-    roots = {**posts, **_rows(conn, sorted(root_ids))}
 
-    shown: list[tuple[int, tuple[Any, ...], tuple[Any, ...]]] = []  # id, row, counter row
-    for pid in post_ids:
-        row = posts.get(pid)
-        if row is None:
-            continue
-        is_repost = row[2] is not None and row[4] is None
-        shown.append((pid, row, roots[row[2]] if is_repost else row))
-    comments = _comments(conn, sorted({c[0] for _, _, c in shown}), show_score, comments_per_post)
+    def __init__(
+        self, conn: sqlite3.Connection, settings: PlatformSettings, max_entries: int = 100_000
+    ) -> None:
+        self._conn = conn
+        self._show_score = settings.show_score
+        self._report_threshold = settings.report_threshold
+        self._comments_per_post = settings.comments_per_post
+        self._max_entries = max_entries
+        # post id -> (counter post id, its version when rendered, view, view's JSON)
+        self._cache: dict[int, tuple[int, int, dict[str, Any], str]] = {}
+        self._version: dict[int, int] = {}
 
-    out: list[dict[str, Any]] = []
-    for pid, row, counters in shown:
-        content = _content(row, roots)
-        if report_threshold > 0 and counters[9] >= report_threshold:
-            content = f"[Warning: This post has been reported {counters[9]} times]\n{content}"
-        out.append(
-            {
+    def changed(self, counter_post: int) -> None:
+        """The counters or comments of `counter_post` changed: its views are stale."""
+        self._version[counter_post] = self._version.get(counter_post, 0) + 1
+
+    def clear(self) -> None:
+        self._cache.clear()
+        self._version.clear()
+
+    def show(self, post_ids: Sequence[int]) -> tuple[list[dict[str, Any]], str]:
+        """The posts `post_ids` (in that order, unknown ids skipped) as agents see them,
+        and the JSON of `{"posts": [...]}` for the trace.
+
+        Each post carries its comments in creation order: all of them, or the most recent
+        `comments_per_post` when that is > 0. The returned dicts are copies; their comment
+        lists are shared with the cache and must not be modified.
+        """
+        cache, version = self._cache, self._version
+        stale = [
+            p for p in post_ids
+            if (e := cache.get(p)) is None or e[1] != version.get(e[0], 0)
+        ]
+        if stale:
+            self._render(stale)
+        views: list[dict[str, Any]] = []
+        parts: list[str] = []
+        for pid in post_ids:
+            entry = cache.get(pid)
+            if entry is not None:
+                views.append(dict(entry[2]))
+                parts.append(entry[3])
+        return views, '{"posts": [' + ", ".join(parts) + "]}"
+
+    def _render(self, post_ids: list[int]) -> None:
+        conn, cache = self._conn, self._cache
+        posts = _rows(conn, post_ids)
+        root_ids = {r[2] for r in posts.values() if r[2] is not None} - posts.keys()
+        roots = {**posts, **_rows(conn, sorted(root_ids))}
+        shown: list[tuple[int, tuple[Any, ...], tuple[Any, ...]]] = []  # id, row, counter row
+        for pid, row in posts.items():
+            is_repost = row[2] is not None and row[4] is None
+            shown.append((pid, row, roots[row[2]] if is_repost else row))
+        comments = _comments(
+            conn, sorted({c[0] for _, _, c in shown}), self._show_score, self._comments_per_post
+        )
+        threshold = self._report_threshold
+        for pid, row, counters in shown:
+            content = _content(row, roots)
+            if threshold > 0 and counters[9] >= threshold:
+                content = f"[Warning: This post has been reported {counters[9]} times]\n{content}"
+            view = {
                 "post_id": pid,
                 "user_id": row[1],
                 "content": content,
                 "created_at": counters[5],
-                **_ratings(counters[6], counters[7], show_score),
+                **_ratings(counters[6], counters[7], self._show_score),
                 "num_shares": counters[8],
                 "num_reports": counters[9],
                 "comments": comments.get(counters[0], []),
             }
-        )
-    return out
+            cache.pop(pid, None)  # re-inserted last: the oldest entries are evicted first
+            cache[pid] = (counters[0], self._version.get(counters[0], 0), view, encode_json(view))
+        while len(cache) > self._max_entries:
+            del cache[next(iter(cache))]
 
 
 def _content(row: tuple[Any, ...], roots: dict[int, tuple[Any, ...]]) -> str:

@@ -7,10 +7,12 @@ from typing import Any
 
 from oasis_des.platform.clock import Clock
 from oasis_des.platform.graph import SocialGraph
+from oasis_des.platform.render import PostViews
 from oasis_des.platform.settings import PlatformSettings
 
-# What a handler returns on success: extra result keys, and the trace `info` (None: untraced).
-Outcome = tuple[dict[str, Any], dict[str, Any] | None]
+# What a handler returns on success: extra result keys, and the trace `info` (None:
+# untraced; a str: info already encoded as JSON, as cached post views are).
+Outcome = tuple[dict[str, Any], dict[str, Any] | str | None]
 
 
 class ActionFailed(Exception):
@@ -28,6 +30,7 @@ class PlatformState:
     connection: sqlite3.Connection
     clock: Clock
     settings: PlatformSettings
+    views: PostViews  # rendered posts; handlers report what they change (render.py)
     social_graph: SocialGraph
     # Follow edges changed by the running action (follower, followee, +1/-1); the graph
     # gets them only once the action has committed.

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from oasis_des.platform.recsys import Recommender
-from oasis_des.platform.render import render_posts
+from oasis_des.platform.render import PostViews
 from oasis_des.platform.state import ActionFailed, Outcome, PlatformState
 from oasis_des.rng import KeyedStream
 
@@ -30,15 +28,12 @@ class DiscoveryActions(PlatformState):
     recommender: Recommender
     seed: int
     _refresh_counts: dict[int, int]
+    views: PostViews
 
-    def _render(self, post_ids: list[int]) -> list[dict[str, Any]]:
-        return render_posts(
-            self.connection,
-            post_ids,
-            show_score=self.settings.show_score,
-            report_threshold=self.settings.report_threshold,
-            comments_per_post=self.settings.comments_per_post,
-        )
+    def _shown(self, post_ids: list[int]) -> Outcome:
+        """The posts as agents see them, traced as `{"posts": [...]}` (JSON from the views)."""
+        posts, info = self.views.show(post_ids)
+        return {"posts": posts}, info
 
     def _act_search_posts(self, uid: int, query: str) -> Outcome:
         where, params = match_any(
@@ -52,7 +47,7 @@ class DiscoveryActions(PlatformState):
         ]
         if not ids:
             raise ActionFailed("No posts found matching the query.", key="message")
-        return {"posts": self._render(ids)}, {"query": query}
+        return {"posts": self.views.show(ids)[0]}, {"query": query}
 
     def _act_search_user(self, uid: int, query: str) -> Outcome:
         where, params = match_any(("user_name", "name", "bio", "CAST(user_id AS TEXT)"), query)
@@ -79,8 +74,7 @@ class DiscoveryActions(PlatformState):
         ]
         if not ids:
             raise ActionFailed("No trending posts in the specified period.", key="message")
-        posts = self._render(ids)
-        return {"posts": posts}, {"posts": posts}
+        return self._shown(ids)
 
     def _act_refresh(self, uid: int) -> Outcome:
         s = self.settings
@@ -98,8 +92,7 @@ class DiscoveryActions(PlatformState):
         if not chosen:
             raise ActionFailed("No posts found.", key="message")
         self._store_rec(uid, visible)
-        posts = self._render(sorted(chosen))
-        return {"posts": posts}, {"posts": posts}
+        return self._shown(sorted(chosen))
 
     def _recommend_visible(self, uid: int, muted: set[int], k: int, rng: KeyedStream) -> list[int]:
         """Up to k recommended posts whose authors `uid` has not muted.

@@ -49,6 +49,7 @@ class PostActions(PlatformState):
         self.connection.execute(
             "UPDATE post SET num_shares = num_shares + 1 WHERE post_id = ?", (post_id,)
         )
+        self.views.changed(post_id)
 
     def _act_create_comment(self, uid: int, post_id: int, content: str) -> Outcome:
         root, _ = self._root(post_id)
@@ -56,6 +57,7 @@ class PostActions(PlatformState):
             "INSERT INTO comment (post_id, user_id, content, created_at) VALUES (?, ?, ?, ?)",
             (root, uid, content, self._stamp()),
         )
+        self.views.changed(root)
         return {"comment_id": cid}, {"content": content, "comment_id": cid}
 
     def _act_report_post(self, uid: int, post_id: int, report_reason: str) -> Outcome:
@@ -73,4 +75,5 @@ class PostActions(PlatformState):
         self.connection.execute(
             "UPDATE post SET num_reports = num_reports + 1 WHERE post_id = ?", (post_id,)
         )
+        self.views.changed(post_id)
         return {"report_id": rid}, {"post_id": post_id, "report_id": rid}

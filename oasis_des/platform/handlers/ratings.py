@@ -72,19 +72,27 @@ COMMENT_DISLIKE = Rating(
 
 
 class RatingActions(PlatformState):
-    def _target(self, kind: Rating, target_id: int, *, must_exist: bool) -> tuple[int, int | None]:
-        """(id that gets the rating, its author). Posts go to the root; comments stay."""
+    def _target(
+        self, kind: Rating, target_id: int, *, must_exist: bool
+    ) -> tuple[int, int | None, int | None]:
+        """(id that gets the rating, its author, the post whose view shows the rating).
+
+        Posts go to the root; comments stay and are shown with their post.
+        """
         if kind.target == "post":
-            return self._root(target_id)
+            root, author = self._root(target_id)
+            return root, author, root
         row = self.connection.execute(
-            "SELECT user_id FROM comment WHERE comment_id = ?", (target_id,)
+            "SELECT user_id, post_id FROM comment WHERE comment_id = ?", (target_id,)
         ).fetchone()
-        if row is None and must_exist:
-            raise ActionFailed("Comment not found.")
-        return target_id, None if row is None else row[0]
+        if row is None:
+            if must_exist:
+                raise ActionFailed("Comment not found.")
+            return target_id, None, None
+        return target_id, row[0], row[1]
 
     def _rate(self, kind: Rating, uid: int, target_id: int) -> Outcome:
-        target, author = self._target(kind, target_id, must_exist=True)
+        target, author, shown_on = self._target(kind, target_id, must_exist=True)
         conn = self.connection
         if conn.execute(kind.exists_sql, (target, uid)).fetchone() is not None:
             raise ActionFailed(kind.exists_error)
@@ -92,18 +100,23 @@ class RatingActions(PlatformState):
             raise ActionFailed(f"Users are not allowed to like/dislike their own {kind.target}s.")
         cur = conn.execute(kind.insert_sql, (uid, target, self._stamp()))
         rid = cur.lastrowid
-        conn.execute(kind.count_sql, (1, target))
+        self._count(kind, target, 1, shown_on)
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
 
     def _unrate(self, kind: Rating, uid: int, target_id: int) -> Outcome:
-        target, _ = self._target(kind, target_id, must_exist=False)
+        target, _, shown_on = self._target(kind, target_id, must_exist=False)
         row = self.connection.execute(kind.exists_sql, (target, uid)).fetchone()
         if row is None:
             raise ActionFailed(kind.missing_error)
         rid = row[0]
         self.connection.execute(kind.delete_sql, (rid,))
-        self.connection.execute(kind.count_sql, (-1, target))
+        self._count(kind, target, -1, shown_on)
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
+
+    def _count(self, kind: Rating, target: int, delta: int, shown_on: int | None) -> None:
+        self.connection.execute(kind.count_sql, (delta, target))
+        if shown_on is not None:
+            self.views.changed(shown_on)
 
     def _act_like_post(self, uid: int, post_id: int) -> Outcome:
         return self._rate(LIKE, uid, post_id)
