@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from bisect import bisect_left
 from typing import Any, Sequence
 
 from oasis_des.platform.settings import PlatformSettings
@@ -38,14 +39,48 @@ def _ratings(likes: int, dislikes: int, show_score: bool) -> dict[str, int]:
     return {"num_likes": likes, "num_dislikes": dislikes}
 
 
+class _Thread:
+    """The comments one post shows, in creation order, each with its JSON."""
+
+    __slots__ = ("ids", "comments", "parts", "_joined")
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.comments: list[dict[str, Any]] = []
+        self.parts: list[str] = []
+        self._joined: str | None = None
+
+    def put(self, comment: dict[str, Any], limit: int) -> None:
+        """Add a new comment, or replace an existing one (its counters changed)."""
+        cid = comment["comment_id"]
+        at = bisect_left(self.ids, cid)
+        if at < len(self.ids) and self.ids[at] == cid:
+            self.comments[at], self.parts[at] = comment, encode_json(comment)
+        elif at == len(self.ids):
+            self.ids.append(cid)
+            self.comments.append(comment)
+            self.parts.append(encode_json(comment))
+            if 0 < limit < len(self.ids):
+                del self.ids[0], self.comments[0], self.parts[0]
+        else:  # older than the shown window: not shown
+            return
+        self._joined = None
+
+    def joined(self) -> str:
+        if self._joined is None:
+            self._joined = ", ".join(self.parts)
+        return self._joined
+
+
 class PostViews:
     """Rendered posts (and their JSON), kept until something they show changes.
 
     Every refresh shows posts, and popular posts carry hundreds of comments: rendering and
     encoding them again for each viewer dominated a run. A view depends only on its
     *counter post* (the post itself, or the root of a repost): that post's counters and
-    comments. Handlers call `changed(counter_post)` after writing either; all other
-    columns a view shows never change. After a rollback the platform calls `clear()`.
+    comments. Comments are kept per counter post and updated one at a time; handlers
+    report every change (`changed`, `comment_changed`), since all other columns a view
+    shows never change. After a rollback the platform calls `clear()`.
     """
 
     def __init__(
@@ -54,46 +89,69 @@ class PostViews:
         self._conn = conn
         self._show_score = settings.show_score
         self._report_threshold = settings.report_threshold
-        self._comments_per_post = settings.comments_per_post
+        self._limit = settings.comments_per_post
         self._max_entries = max_entries
+        self._columns, self._keys = _SCORE_SQL if settings.show_score else _COUNTS_SQL
         # post id -> (counter post id, its version when rendered, view, view's JSON)
         self._cache: dict[int, tuple[int, int, dict[str, Any], str]] = {}
         self._version: dict[int, int] = {}
+        self._threads: dict[int, _Thread] = {}  # counter post id -> its shown comments
 
     def changed(self, counter_post: int) -> None:
-        """The counters or comments of `counter_post` changed: its views are stale."""
+        """The counters of `counter_post` changed: its views are stale."""
         self._version[counter_post] = self._version.get(counter_post, 0) + 1
+
+    def comment_changed(self, post_id: int, comment_id: int) -> None:
+        """Comment `comment_id` of `post_id` was created or its counters changed."""
+        thread = self._threads.get(post_id)
+        if thread is not None:
+            row = self._conn.execute(
+                f"{self._select} WHERE comment_id = ?", (comment_id,)
+            ).fetchone()
+            thread.put(dict(zip(self._keys, row)), self._limit)
+        self.changed(post_id)
 
     def clear(self) -> None:
         self._cache.clear()
         self._version.clear()
+        self._threads.clear()
 
     def show(self, post_ids: Sequence[int]) -> tuple[list[dict[str, Any]], str]:
         """The posts `post_ids` (in that order, unknown ids skipped) as agents see them,
         and the JSON of `{"posts": [...]}` for the trace.
 
         Each post carries its comments in creation order: all of them, or the most recent
-        `comments_per_post` when that is > 0. The returned dicts are copies; their comment
-        lists are shared with the cache and must not be modified.
+        `comments_per_post` when that is > 0. The returned posts and comment lists are
+        copies; the comment dicts inside are shared and must not be modified.
         """
         cache, version = self._cache, self._version
-        stale = [
-            p for p in post_ids
-            if (e := cache.get(p)) is None or e[1] != version.get(e[0], 0)
-        ]
+        found, stale = {}, []
+        for pid in post_ids:
+            entry = cache.get(pid)
+            if entry is not None and entry[1] == version.get(entry[0], 0):
+                found[pid] = entry
+            else:
+                stale.append(pid)
         if stale:
-            self._render(stale)
+            found.update(self._render(stale))
         views: list[dict[str, Any]] = []
         parts: list[str] = []
         for pid in post_ids:
-            entry = cache.get(pid)
+            entry = found.get(pid)
             if entry is not None:
-                views.append(dict(entry[2]))
+                view = dict(entry[2])
+                view["comments"] = list(view["comments"])
+                views.append(view)
                 parts.append(entry[3])
         return views, '{"posts": [' + ", ".join(parts) + "]}"
 
-    def _render(self, post_ids: list[int]) -> None:
+    @property
+    def _select(self) -> str:
+        return f"SELECT comment_id, post_id, user_id, content, created_at{self._columns} FROM comment"
+
+    def _render(self, post_ids: list[int]) -> dict[int, tuple[int, int, dict[str, Any], str]]:
         conn, cache = self._conn, self._cache
+        out = {}
         posts = _rows(conn, post_ids)
         root_ids = {r[2] for r in posts.values() if r[2] is not None} - posts.keys()
         roots = {**posts, **_rows(conn, sorted(root_ids))}
@@ -101,14 +159,13 @@ class PostViews:
         for pid, row in posts.items():
             is_repost = row[2] is not None and row[4] is None
             shown.append((pid, row, roots[row[2]] if is_repost else row))
-        comments = _comments(
-            conn, sorted({c[0] for _, _, c in shown}), self._show_score, self._comments_per_post
-        )
+        self._load_threads(sorted({c[0] for _, _, c in shown} - self._threads.keys()))
         threshold = self._report_threshold
         for pid, row, counters in shown:
             content = _content(row, roots)
             if threshold > 0 and counters[9] >= threshold:
                 content = f"[Warning: This post has been reported {counters[9]} times]\n{content}"
+            thread = self._threads[counters[0]]
             view = {
                 "post_id": pid,
                 "user_id": row[1],
@@ -117,12 +174,44 @@ class PostViews:
                 **_ratings(counters[6], counters[7], self._show_score),
                 "num_shares": counters[8],
                 "num_reports": counters[9],
-                "comments": comments.get(counters[0], []),
             }
+            # "comments" is the last key, so the view's JSON is the head's plus the thread's.
+            text = f'{encode_json(view)[:-1]}, "comments": [{thread.joined()}]}}'
+            view["comments"] = thread.comments
             cache.pop(pid, None)  # re-inserted last: the oldest entries are evicted first
-            cache[pid] = (counters[0], self._version.get(counters[0], 0), view, encode_json(view))
-        while len(cache) > self._max_entries:
-            del cache[next(iter(cache))]
+            cache[pid] = out[pid] = (counters[0], self._version.get(counters[0], 0), view, text)
+        _evict(cache, self._max_entries)
+        _evict(self._threads, self._max_entries)
+        return out
+
+    def _load_threads(self, post_ids: list[int]) -> None:
+        if not post_ids:
+            return
+        threads = {pid: _Thread() for pid in post_ids}
+        keys, limit = self._keys, self._limit
+        if limit <= 0:
+            rows: Any = self._conn.execute(
+                f"{self._select} WHERE post_id IN ({_in(post_ids)}) ORDER BY comment_id",
+                tuple(post_ids),
+            )
+        else:  # one indexed range read per post: cost bounded by the limit
+            rows = [
+                r
+                for pid in post_ids
+                for r in reversed(self._conn.execute(
+                    f"{self._select} WHERE post_id = ? ORDER BY comment_id DESC LIMIT ?",
+                    (pid, limit),
+                ).fetchall())
+            ]
+        for r in rows:
+            threads[r[1]].put(dict(zip(keys, r)), limit)
+        self._threads.update(threads)
+
+
+def _evict(cache: dict[int, Any], max_entries: int) -> None:
+    """Drop the oldest entries (dicts keep insertion order) beyond `max_entries`."""
+    while len(cache) > max_entries:
+        del cache[next(iter(cache))]
 
 
 def _content(row: tuple[Any, ...], roots: dict[int, tuple[Any, ...]]) -> str:
@@ -143,27 +232,3 @@ def _content(row: tuple[Any, ...], roots: dict[int, tuple[Any, ...]]) -> str:
 _COMMENT_KEYS = ("comment_id", "post_id", "user_id", "content", "created_at")
 _SCORE_SQL = (", num_likes - num_dislikes", _COMMENT_KEYS + ("score",))
 _COUNTS_SQL = (", num_likes, num_dislikes", _COMMENT_KEYS + ("num_likes", "num_dislikes"))
-
-
-def _comments(
-    conn: sqlite3.Connection, post_ids: Sequence[int], show_score: bool, limit: int
-) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
-    if not post_ids:
-        return out
-    columns, keys = _SCORE_SQL if show_score else _COUNTS_SQL
-    select = f"SELECT comment_id, post_id, user_id, content, created_at{columns} FROM comment"
-    if limit <= 0:
-        rows = conn.execute(
-            f"{select} WHERE post_id IN ({_in(post_ids)}) ORDER BY comment_id", tuple(post_ids)
-        )
-        for r in rows:
-            out.setdefault(r[1], []).append(dict(zip(keys, r)))
-        return out
-    for pid in post_ids:  # one indexed range read per post: cost bounded by the limit
-        latest = conn.execute(
-            f"{select} WHERE post_id = ? ORDER BY comment_id DESC LIMIT ?", (pid, limit)
-        ).fetchall()
-        if latest:
-            out[pid] = [dict(zip(keys, r)) for r in reversed(latest)]
-    return out

@@ -57,7 +57,7 @@ class PostActions(PlatformState):
             "INSERT INTO comment (post_id, user_id, content, created_at) VALUES (?, ?, ?, ?)",
             (root, uid, content, self._stamp()),
         )
-        self.views.changed(root)
+        self.views.comment_changed(root, cid)
         return {"comment_id": cid}, {"content": content, "comment_id": cid}
 
     def _act_report_post(self, uid: int, post_id: int, report_reason: str) -> Outcome:

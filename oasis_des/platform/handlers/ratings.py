@@ -115,7 +115,11 @@ class RatingActions(PlatformState):
 
     def _count(self, kind: Rating, target: int, delta: int, shown_on: int | None) -> None:
         self.connection.execute(kind.count_sql, (delta, target))
-        if shown_on is not None:
+        if shown_on is None:
+            return
+        if kind.target == "comment":
+            self.views.comment_changed(shown_on, target)
+        else:
             self.views.changed(shown_on)
 
     def _act_like_post(self, uid: int, post_id: int) -> Outcome:
