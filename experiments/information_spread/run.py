@@ -1,0 +1,129 @@
+"""Information spread: does the simulated cascade of OASIS's False_Business_0 news tweet
+grow like the real one? Scale, depth and max breadth per minute over several seeds, with
+their normalised RMSE against the real series.
+
+    python run.py --out out            # the full study (8 seeds, 500 simulated minutes)
+    python run.py --out out --quick    # 2 seeds, 2 simulated hours: under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from oasis_des.analysis import (
+    Table,
+    cascade_of,
+    compare_to_real,
+    connect,
+    load_real_propagation,
+    propagation,
+)
+from oasis_des.analysis.propagation import METRICS
+from oasis_des.analysis.svg import Line, line_chart
+from oasis_des.engine.config import load_config
+from oasis_des.sweep import build_grid, run_sweep
+from oasis_des.sweep.runner import SweepProgress
+
+HERE = Path(__file__).resolve().parent
+REAL = HERE / "False_Business_0.real_propagation.json"
+SEED_AUTHOR = 32  # the agent holding the seed news tweet (67 users follow it)
+LABELS = {"scale": "users reached", "depth": "depth (hops)", "max_breadth": "max breadth (users)"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="out", help="folder for runs, tables and figures")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 2 hours (< 1 minute)")
+    parser.add_argument("--seeds", type=int, help="number of seeds (default 8; quick 2)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    config = load_config(HERE / "config.toml")
+    duration = 120.0 if args.quick else config.time.duration
+    personas = (HERE / config.population.personas).resolve()
+    config = config.override(population={"personas": str(personas)}, time={"duration": duration})
+    n_seeds = args.seeds or (2 if args.quick else 8)
+    seeds = list(range(config.seed, config.seed + n_seeds))
+
+    specs = build_grid(config, [], seeds, out, overwrite=True)
+    runs = run_sweep(specs, jobs=min(os.cpu_count() or 1, len(specs)), progress=SweepProgress())
+    failed = [r for r in runs.records() if r["error"]]
+    if failed:
+        print(f"{len(failed)} run(s) failed: {failed[0]['error']}", file=sys.stderr)
+        return 1
+
+    real = load_real_propagation(REAL)
+    per_minute, errors = [], []
+    for run in runs.records():
+        cascade = cascade_of(run["db"], _seed_post(run["db"]))
+        series = propagation(cascade, minutes=int(duration - cascade.start))
+        per_minute.extend((run["seed"], *row) for row in series.rows)
+        errors.extend((run["seed"], *row) for row in compare_to_real(series, real).rows)
+    minute_table = Table(("seed", "minute", "scale", "depth", "max_breadth", "structural_virality"),
+                         per_minute)
+    error_table = Table(("seed", "metric", "nrmse", "minutes_compared", "simulated_final",
+                         "real_final"), errors)
+    summary = _summary(error_table)
+
+    tables, figures = out / "tables", out / "figures"
+    tables.mkdir(parents=True, exist_ok=True)
+    figures.mkdir(parents=True, exist_ok=True)
+    minute_table.to_csv(tables / "per_minute.csv")
+    error_table.to_csv(tables / "nrmse_per_seed.csv")
+    summary.to_csv(tables / "nrmse.csv")
+    runs.to_csv(tables / "runs.csv")
+    for metric in METRICS:
+        (figures / f"{metric}.svg").write_text(_figure(minute_table, real, metric, duration))
+    print(summary)
+    print(f"tables and figures in {out}")
+    return 0
+
+
+def _seed_post(db: str) -> int:
+    with connect(db) as conn:
+        row = conn.execute(
+            "SELECT MIN(post_id) FROM post WHERE user_id = ? AND original_post_id IS NULL",
+            (SEED_AUTHOR,),
+        ).fetchone()
+    if row[0] is None:
+        raise ValueError(f"{db}: agent {SEED_AUTHOR} has no post; is the persona file right?")
+    return int(row[0])
+
+
+def _summary(errors: Table) -> Table:
+    rows = []
+    for metric in METRICS:
+        values = np.asarray([r[2] for r in errors.rows if r[1] == metric])
+        finals = np.asarray([r[4] for r in errors.rows if r[1] == metric])
+        real_final = next(r[5] for r in errors.rows if r[1] == metric)
+        rows.append((metric, len(values), float(values.mean()), float(values.std()),
+                     float(finals.mean()), real_final))
+    return Table(("metric", "seeds", "nrmse_mean", "nrmse_std", "simulated_final_mean",
+                  "real_final"), rows)
+
+
+def _figure(minutes: Table, real: dict, metric: str, duration: float) -> str:
+    seeds = sorted(set(minutes.column("seed")))
+    grid = np.asarray([[r[2 + METRICS.index(metric)] for r in minutes.rows if r[0] == s]
+                       for s in seeds], dtype=float)
+    n = min(len(row) for row in grid)
+    grid = np.asarray([row[:n] for row in grid])
+    x = list(range(n))
+    truth = real[metric]
+    keep = truth.minutes <= duration
+    return line_chart(
+        [Line("simulated (mean)", x, grid.mean(axis=0).tolist(),
+              low=grid.min(axis=0).tolist(), high=grid.max(axis=0).tolist()),
+         Line("real (Twitter15/16)", truth.minutes[keep].tolist(), truth.values[keep].tolist(),
+              dashed=True)],
+        title=f"False_Business_0: {LABELS[metric]} (band: range over {len(seeds)} seeds)",
+        xlabel="minutes after the seed tweet", ylabel=LABELS[metric],
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

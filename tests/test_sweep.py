@@ -1,0 +1,131 @@
+"""`oasis-des sweep`: grids of dotted config keys × seeds, parallel runs, summary CSV."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from oasis_des.cli import main
+from oasis_des.engine.config import Config, ConfigError
+from oasis_des.sweep import build_grid, parse_seeds, parse_set, run_one, run_sweep
+from oasis_des.sweep.grid import apply
+
+# A few seconds per run at most: 12 agents for half an hour.
+TINY = Config().override(population={"agents": 12}, time={"duration": 30.0})
+
+
+def test_parse_set_reads_toml_values_and_plain_words() -> None:
+    axis = parse_set("platform.settings.recommender=random,reddit")
+    assert axis.key == "platform.settings.recommender" and axis.values == ("random", "reddit")
+    assert parse_set("time.tick=1, 3.5").values == (1, 3.5)
+    assert parse_set("population.trace_sign_ups=true,false").values == (True, False)
+    assert parse_set('policy.model="a,b",offline').values == ("a,b", "offline")
+    assert parse_set("time.duration=90m,2h").values == ("90m", "2h")
+    for bad, message in (("time.tick", "expected key=value"), ("seed=1,2", "--seeds"),
+                         ("time.tick=1,,3", "empty value"), ("time.tick=1,1", "repeated")):
+        with pytest.raises(ConfigError, match=message):
+            parse_set(bad)
+
+
+def test_parse_seeds() -> None:
+    assert parse_seeds("3", base=10) == [10, 11, 12]
+    assert parse_seeds("4,1,9", base=10) == [4, 1, 9]
+    for bad in ("0", "x", "1,1"):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seeds(bad, base=0)
+
+
+def test_apply_dotted_keys_and_merge_tables() -> None:
+    base = TINY.override(platform={"settings": {"show_score": True}})
+    cfg = apply(base, "platform.settings.recommender", "reddit")
+    assert cfg.platform.settings == {"show_score": True, "recommender": "reddit"}
+    assert apply(base, "time.tick", 1).time.tick == 1.0
+    assert apply(base, "time.duration", "2h").time.duration == 120.0
+    assert apply(base, "server.per_action.refresh", 0.5).server.per_action == {"refresh": 0.5}
+    with pytest.raises(ConfigError, match="Unknown config key 'time.tik'. Did you mean 'time.tick'"):
+        apply(base, "time.tik", 1)
+    with pytest.raises(ConfigError, match="'platform' is a section; set one of its keys"):
+        apply(base, "platform", "x")
+    with pytest.raises(ConfigError, match="activation.model = 'sometimes' is not allowed"):
+        apply(base, "activation.model", "sometimes")
+
+
+def test_grid_checks_every_cell_before_running(tmp_path: Path) -> None:
+    axes = [parse_set("platform.settings.recommender=random,reddit"), parse_set("time.tick=1,3")]
+    specs = build_grid(TINY, axes, [5, 6], tmp_path, overwrite=False)
+    assert len(specs) == 8
+    assert len({s.config.output.path for s in specs}) == 8
+    first = specs[0]
+    assert first.name == "recommender=random_tick=1_seed=5"
+    assert first.params == {"platform.settings.recommender": "random", "time.tick": 1}
+    assert first.config.seed == 5 and first.config.time.tick == 1.0
+    assert first.config.output.path == str(tmp_path / "runs" / f"{first.name}.db")
+    with pytest.raises(ConfigError, match="Unknown platform setting 'recomender'"):
+        build_grid(TINY, [parse_set("platform.settings.recomender=random")], [0], tmp_path,
+                   overwrite=False)
+    with pytest.raises(ConfigError, match="Unknown recommender 'hot'"):
+        build_grid(TINY, [parse_set("platform.settings.recommender=hot")], [0], tmp_path,
+                   overwrite=False)
+    with pytest.raises(ConfigError, match="a key is given twice"):
+        build_grid(TINY, [parse_set("time.tick=1"), parse_set("time.tick=3")], [0], tmp_path,
+                   overwrite=False)
+
+
+def test_two_by_two_grid_in_parallel_processes(tmp_path: Path) -> None:
+    axes = [parse_set("platform.kind=twitter,reddit"), parse_set("time.tick=1,3")]
+    specs = build_grid(TINY, axes, [0], tmp_path, overwrite=False)
+    seen: list[tuple[int, int, int]] = []
+    table = run_sweep(specs, jobs=2, progress=lambda *a: seen.append(a))
+    assert seen[-1] == (4, 0, 4) and len(seen) == 4
+    rows = table.records()
+    assert [r["run"] for r in rows] == [s.name for s in specs]  # spec order, not finish order
+    assert all(r["error"] == "" and Path(r["db"]).exists() for r in rows)
+    assert len({r["digest"] for r in rows}) == 4
+    for key in ("activations", "actions", "wall_seconds", "cascades", "stance_variance",
+                "reciprocity"):
+        assert key in table.columns
+    # A run in a worker process replays exactly in this one.
+    again = run_one(build_grid(TINY, axes, [0], tmp_path / "again", overwrite=False)[3])
+    assert again["digest"] == rows[3]["digest"]
+
+
+def test_a_failing_run_is_a_row_not_a_crash(tmp_path: Path) -> None:
+    specs = build_grid(TINY, [parse_set("time.tick=1,3")], [0], tmp_path, overwrite=False)
+    broken = build_grid(TINY.override(population={"personas": str(tmp_path / "missing.csv")}),
+                        [], [0], tmp_path / "b", overwrite=False)
+    table = run_sweep([specs[0], broken[0]], jobs=1)
+    errors = table.column("error")
+    assert errors[0] == "" and "missing.csv" in errors[1]
+    assert table.column("digest")[1] is None
+
+
+def test_cli_sweep_writes_summary_and_protects_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[population]\nagents = 10\n[time]\nduration = "20m"\n')
+    out = tmp_path / "sweep"
+    argv = ["sweep", str(cfg), "--seeds", "2", "--set", "time.tick=1,3", "--jobs", "1",
+            "--out", str(out)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert f"summary          {out / 'summary.csv'}" in captured.out
+    assert "4/4 runs" in captured.err
+    with open(out / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["time.tick"], r["seed"]) for r in rows] == [("1", "0"), ("1", "1"), ("3", "0"), ("3", "1")]
+    assert main(argv) == 2
+    assert "already exist" in capsys.readouterr().err
+    assert main([*argv, "--overwrite", "--quiet"]) == 0
+    assert main(["sweep", str(cfg), "--set", "time.tik=1"]) == 2
+    assert "Did you mean 'time.tick'" in capsys.readouterr().err
+
+
+def test_ray_backend_gives_the_same_runs(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    specs = build_grid(TINY, [parse_set("time.tick=1,3")], [0], tmp_path, overwrite=False)
+    local = run_sweep(specs, jobs=1).column("digest")
+    specs = build_grid(TINY, [parse_set("time.tick=1,3")], [0], tmp_path / "ray", overwrite=False)
+    assert run_sweep(specs, jobs=2, backend="ray").column("digest") == local
