@@ -25,15 +25,21 @@ class PlatformSettings:
     # Comments shown under each post: the most recent N, in creation order; 0 = all (OASIS).
     # Feeds of popular posts otherwise grow without bound, and so do LLM prompts.
     comments_per_post: int = 0
+    # Recommenders (docs/recommenders.md). The embedder of interest-based recommenders:
+    # "hashing" (numpy, no model), "sentence-transformers" (extra), or a dotted path.
+    embedder: str = "hashing"
+    # Recommenders rank at most this many most recent posts (bounds the cost of a refresh).
+    candidate_window: int = 100_000
+    # A user's computed feed candidates are reused for this many simulated minutes;
+    # 0 = computed on every refresh (OASIS recomputes them every step).
+    feed_cache_minutes: float = 0.0
 
     @classmethod
-    def for_kind(cls, kind: Kind, **overrides: Any) -> "PlatformSettings":
+    def for_kind(cls, kind: Kind, **overrides: Any) -> PlatformSettings:
         """Defaults of `kind` ("twitter" or "reddit") with `overrides` applied and checked."""
         if kind == "twitter":
             base = cls(
-                # OASIS's interest + follow based `twitter` recommender comes with the
-                # recommender issue; until then Twitter feeds are random + followees' posts.
-                recommender="random",
+                recommender="twitter",
                 show_score=False,
                 max_rec_post_len=2,
                 refresh_rec_post_count=2,
@@ -64,5 +70,9 @@ def _check(key: str, value: Any, annotation: Any) -> None:
     ok = isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
     if not ok:
         raise TypeError(f"Platform setting '{key}' must be {annotation}, got {value!r}.")
-    if expected is not str and expected is not bool and value < 0:
-        raise ValueError(f"Platform setting '{key}' must be >= 0, got {value!r}.")
+    least = _MINIMUM.get(key, 0)
+    if expected is not str and expected is not bool and value < least:
+        raise ValueError(f"Platform setting '{key}' must be >= {least}, got {value!r}.")
+
+
+_MINIMUM = {"candidate_window": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oasis_des.platform.recsys import Recommender
+from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.platform.render import PostViews
 from oasis_des.platform.state import ActionFailed, Outcome, PlatformState
 from oasis_des.rng import KeyedStream
@@ -26,6 +27,7 @@ def match_any(columns: tuple[str, ...], query: str) -> tuple[str, tuple[str, ...
 
 class DiscoveryActions(PlatformState):
     recommender: Recommender
+    feed_index: FeedIndex
     seed: int
     _refresh_counts: dict[int, int]
     views: PostViews
@@ -77,60 +79,44 @@ class DiscoveryActions(PlatformState):
         return self._shown(ids)
 
     def _act_refresh(self, uid: int) -> Outcome:
+        """Recommended posts (a sample of the user's candidates) plus followees' posts."""
         s = self.settings
         n = self._refresh_counts.get(uid, 0)
         self._refresh_counts[uid] = n + 1
         rng = KeyedStream(self.seed, "refresh", uid, n)
-        muted = {
-            r[0]
-            for r in self.connection.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
-        }
-        visible = self._recommend_visible(uid, muted, s.max_rec_post_len, rng)
+        index = self.feed_index
+        _, muted = index.relations(uid)
+        cached = None
+        if s.feed_cache_minutes > 0:
+            cached = index.cached_feed(uid, self.clock.now, s.feed_cache_minutes)
+        if cached is None:
+            visible = self._recommend_visible(uid, muted, s.max_rec_post_len, rng)
+        else:  # mutes made since the feed was computed apply at once
+            visible = index.visible(cached, muted)
         chosen = set(rng.sample(visible, s.refresh_rec_post_count))
         if s.following_post_count > 0:
-            chosen.update(self._followee_posts(uid, s.following_post_count))
+            chosen.update(index.followee_posts(uid, s.following_post_count))
         if not chosen:
             raise ActionFailed("No posts found.", key="message")
-        self._store_rec(uid, visible)
+        if cached is None:  # the lazy feed: only users who refresh get their rec rows
+            self._store_rec(uid, visible)
+            if s.feed_cache_minutes > 0:
+                index.remember_feed(uid, self.clock.now, visible)
         return self._shown(sorted(chosen))
 
     def _recommend_visible(self, uid: int, muted: set[int], k: int, rng: KeyedStream) -> list[int]:
         """Up to k recommended posts whose authors `uid` has not muted.
 
-        Recommenders rank for everyone; when mutes remove candidates, ask for twice as
-        many until k remain or the recommender has nothing more to give.
+        Some recommenders (random, reddit) rank for everyone; when mutes remove candidates,
+        ask for twice as many until k remain or the recommender has nothing more to give.
         """
         want = k
         while True:
             candidates = self.recommender.recommend(uid, self.clock.now, want, rng)
-            visible = self._visible(candidates, muted)
+            visible = self.feed_index.visible(candidates, muted)
             if len(visible) >= k or len(candidates) < want:
                 return visible[:k]
             want *= 2
-
-    def _visible(self, post_ids: list[int], muted: set[int]) -> list[int]:
-        if not muted or not post_ids:
-            return list(post_ids)
-        marks = ",".join("?" * len(post_ids))
-        authors = dict(
-            self.connection.execute(
-                f"SELECT post_id, user_id FROM post WHERE post_id IN ({marks})", tuple(post_ids)
-            ).fetchall()
-        )
-        return [p for p in post_ids if authors.get(p) not in muted]
-
-    def _followee_posts(self, uid: int, limit: int) -> list[int]:
-        """The most liked posts of the users `uid` follows, muted authors excluded (fix)."""
-        return [
-            r[0]
-            for r in self.connection.execute(
-                "SELECT post.post_id FROM follow JOIN post ON post.user_id = follow.followee_id "
-                "WHERE follow.follower_id = ?1 AND post.user_id NOT IN "
-                "(SELECT mutee_id FROM mute WHERE muter_id = ?1) "
-                "ORDER BY post.num_likes DESC, post.post_id LIMIT ?2",
-                (uid, limit),
-            )
-        ]
 
     def _store_rec(self, uid: int, post_ids: list[int]) -> None:
         """Keep the OASIS `rec` table: this user's current candidate buffer."""

@@ -1,9 +1,19 @@
-"""Recommenders: which posts fill a user's feed buffer when the user refreshes."""
+"""Recommenders: which posts fill a user's feed buffer when the user refreshes.
+
+Built in: `random`, `reddit` (hot score), `twitter` (interest x recency x popularity,
+out of network; the refresh adds followees' posts) and `embedding` (profile + recent
+engagement x recency). Any other name is a dotted path to the user's own recommender:
+"package.module:Name" (or "package.module.Name"), where Name is a class constructed with
+the platform, an object with a `recommend` method, or a function called as `recommend`.
+See docs/recommenders.md.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
+from oasis_des.platform.recsys.plugins import load_object
 from oasis_des.rng import KeyedStream
 
 if TYPE_CHECKING:
@@ -11,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class Recommender(Protocol):
-    """Chooses up to `k` candidate post ids for `user_id` at simulated time `now`.
+    """Chooses up to `k` candidate post ids for `user_id` at simulated time `now`, best first.
 
     `rng` is this call's own random stream (keyed by seed, user and refresh count).
     """
@@ -19,17 +29,46 @@ class Recommender(Protocol):
     def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]: ...
 
 
-def make_recommender(name: str, platform: "Platform") -> Recommender:
-    """The recommender called `name` for `platform`."""
+class FunctionRecommender:
+    """A plain function `recommend(user_id, now, k, rng) -> list[int]` as a recommender."""
+
+    def __init__(self, function: Callable[[int, float, int, KeyedStream], list[int]]) -> None:
+        self._function = function
+
+    def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]:
+        return list(self._function(user_id, now, k, rng))
+
+
+def builtin_recommenders() -> dict[str, Callable[[Platform], Recommender]]:
+    from oasis_des.platform.recsys.embedding import EmbeddingRecommender
     from oasis_des.platform.recsys.hot import HotRecommender
     from oasis_des.platform.recsys.random import RandomRecommender
+    from oasis_des.platform.recsys.twitter import TwitterRecommender
 
-    known: dict[str, Callable[["Platform"], Recommender]] = {
+    return {
         "random": RandomRecommender,
         "reddit": HotRecommender,
+        "twitter": TwitterRecommender,
+        "embedding": EmbeddingRecommender,
     }
-    if name not in known:
-        raise ValueError(
-            f"Unknown recommender {name!r}; available: {', '.join(sorted(known))}."
+
+
+def make_recommender(name: str, platform: Platform) -> Recommender:
+    """The recommender called `name` (built in, or a dotted path) for `platform`."""
+    known = builtin_recommenders()
+    if name in known:
+        return known[name](platform)
+    target: Any = load_object(name, what="recommender", known=known)
+    if isinstance(target, type):
+        recommender = target(platform)
+    elif hasattr(target, "recommend"):
+        recommender = target
+    elif callable(target):
+        recommender = FunctionRecommender(target)
+    else:
+        raise TypeError(f"Recommender {name!r} is neither a class, a function nor a recommender.")
+    if not callable(getattr(recommender, "recommend", None)):
+        raise TypeError(
+            f"Recommender {name!r} has no method recommend(user_id, now, k, rng) -> list[int]."
         )
-    return known[name](platform)
+    return recommender

@@ -38,7 +38,7 @@ def hot_scores(score: np.ndarray, epoch_seconds: np.ndarray) -> np.ndarray:
 class HotRecommender:
     """The top-k posts by hot score; ties go to the older post (lower id)."""
 
-    def __init__(self, platform: "Platform") -> None:
+    def __init__(self, platform: Platform) -> None:
         self._platform = platform
         self._key: tuple[float, int, int] | None = None
         self._ranked: list[int] = []

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 class RandomRecommender:
     """k distinct posts drawn uniformly; O(k), since post ids are 1..max and never deleted."""
 
-    def __init__(self, platform: "Platform") -> None:
+    def __init__(self, platform: Platform) -> None:
         self._conn = platform.connection
 
     def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]:

@@ -1,0 +1,46 @@
+"""The `embedding` recommender: posts close to what the user is and what they engage with.
+
+The query is the user's profile vector (bio) plus the mean vector of the posts they liked,
+reposted or quoted most recently (the last ENGAGEMENT_MEMORY), normalised; posts are ranked
+by similarity to it x recency (ranking.py), without author popularity. Followees' posts
+are candidates like any other; the user's own posts and muted users' posts are not.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from oasis_des.platform.recsys.embedders import normalise
+from oasis_des.platform.recsys.ranking import WindowRanker
+from oasis_des.rng import KeyedStream
+
+if TYPE_CHECKING:
+    from oasis_des.platform.platform import Platform
+
+
+class EmbeddingRecommender:
+    """Similarity to profile + recent engagement, times recency (deterministic)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._index = platform.feed_index
+        self._index.track_engagement = True
+        self._ranker = WindowRanker(self._index, popularity=False)
+
+    def query(self, user_id: int) -> np.ndarray:
+        """The user's interest vector: profile and recent engagement, equally weighted."""
+        index = self._index
+        index.window_vectors()  # engaged posts need their vectors
+        liked = index.vectors_of(index.engaged(user_id))
+        profile = index.profile(user_id)
+        if not len(liked):
+            return profile
+        return normalise(profile + normalise(liked.mean(axis=0)))
+
+    def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]:
+        index = self._index
+        index.sync()
+        _, muted = index.relations(user_id)
+        excluded = index.posts_by([user_id, *muted], index.window_start)
+        return self._ranker.top(self.query(user_id), k, now, excluded)

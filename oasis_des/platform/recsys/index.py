@@ -1,0 +1,420 @@
+"""The feed index: what recommenders rank on, mirrored in memory and kept up to date.
+
+A refresh must not scan tables. The index mirrors, per post id, the author, the creation
+time (in ticks) and the like count; per author, their post ids; per user, the follower
+count; and, for interest-based recommenders, one embedding per post of the candidate
+window (the `candidate_window` most recent posts). It learns of changes in three ways:
+
+- new posts are read incrementally (post_id > last seen) before each use, which also
+  catches posts inserted in bulk (seed posts) and costs one indexed query;
+- the platform reports likes and follows as they happen (`observe`, `follow_changed`);
+- a rollback or a bulk sign-up calls `reset`; everything is then reloaded lazily.
+
+Embeddings are computed once per post, in one batch for all posts created since the last
+recommendation, and only if a recommender asks for them. User profile vectors are computed
+on a user's first refresh, never for the whole population up front.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from oasis_des.platform.actions import ActionType
+from oasis_des.platform.recsys.embedders import Embedder, embedder_factory, normalise
+
+if TYPE_CHECKING:
+    from oasis_des.platform.platform import Platform
+
+# Posts embedded per embedder call (bounds the memory of a large backlog).
+EMBED_BATCH = 8192
+# Dimension of the coarse vectors that rankers scan (see `fold`).
+COARSE_DIM = 64
+# Profile vectors kept (the oldest are dropped, and recomputed if needed again).
+PROFILE_CACHE = 100_000
+# Liked, reposted or quoted posts remembered per user (OASIS's like history keeps 5).
+ENGAGEMENT_MEMORY = 5
+
+
+def fold(vectors: np.ndarray, dim: int = COARSE_DIM) -> np.ndarray:
+    """Vectors shrunk to `dim` columns by summing blocks of `dim` columns, normalised.
+
+    For hashed features this is exactly hashing into `dim` buckets (bucket % dim); for
+    dense model embeddings it is a fixed random-like projection. Scanning the window costs
+    memory bandwidth per dimension, so rankers scan these and re-rank the best with the
+    full vectors.
+    """
+    n, full = vectors.shape
+    if full <= dim:
+        return vectors
+    blocks = -(-full // dim)
+    if blocks * dim != full:
+        vectors = np.pad(vectors, ((0, 0), (0, blocks * dim - full)))
+    return normalise(vectors.reshape(n, blocks, dim).sum(axis=1))
+
+
+def fan_score(followers: np.ndarray) -> np.ndarray:
+    """OASIS's author popularity: log(1 + followers) / log(1000), at least 1."""
+    return np.maximum(1.0, np.log1p(np.maximum(followers, 0)) / np.log(1000.0)).astype(np.float32)
+
+
+class FeedIndex:
+    """In-memory mirror of posts, likes, authors and followers for the recommenders."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+        self._conn = platform.connection
+        self.window = platform.settings.candidate_window
+        self._make_embedder = embedder_factory(platform.settings.embedder)
+        self._embedder: Embedder | None = None
+        clock = platform.clock
+        if clock.kind == "twitter":  # created_at is the tick number
+            self._created_sql, self._created_params = "created_at", ()
+        else:  # a datetime string: ticks since the run's start
+            start_day = clock.epoch_seconds(0.0) / 86400.0 + 2440587.5
+            self._created_sql = "(julianday(created_at) - ?) * ?"
+            self._created_params = (start_day, 1440.0 / clock.tick)
+        self.track_engagement = False  # set by recommenders that use it
+        self.epoch = 0
+        self.reset()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything (after a rollback or a bulk load); it reloads on next use."""
+        self.epoch += 1
+        self._synced_version: int | None = None
+        self.last_post = 0  # posts 1..last_post are mirrored
+        self.author = np.full(1, -1, dtype=np.int64)  # -1: no such post
+        self.created = np.full(1, -np.inf)  # creation tick
+        self.newest = np.full(1, -np.inf)  # running max of `created` (a bound for rankers)
+        self.likes = np.zeros(1, dtype=np.int64)
+        self.missing: list[int] = []  # ids below last_post with no post (gaps)
+        self._by_author: dict[int, array] = {}
+        self._followers: np.ndarray | None = None
+        self.fan: np.ndarray = np.ones(1, dtype=np.float32)
+        self.fan_max = 1.0
+        self.fan_version = 0
+        self._vectors: np.ndarray | None = None
+        self._coarse: np.ndarray | None = None  # fold(_vectors), or _vectors itself
+        self._base = 1  # post id of the first row of `_vectors`
+        self._embedded = 0  # posts up to this id have their row
+        self._profiles: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._coarse_profiles: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._engaged: dict[int, list[int]] = {}
+        self._relations_key: tuple[int, int, int] | None = None
+        self._relations: tuple[list[int], set[int]] = ([], set())
+        self._feeds: dict[int, tuple[float, list[int]]] = {}
+
+    @property
+    def window_start(self) -> int:
+        """The oldest post id in the candidate window."""
+        return max(1, self.last_post - self.window + 1)
+
+    def now_tick(self, now: float) -> float:
+        """Simulated time in the unit of `created` (Twitter: the integer tick, as stored)."""
+        clock = self._platform.clock
+        return float(clock.stamp(now)) if clock.kind == "twitter" else now / clock.tick
+
+    # -- posts --------------------------------------------------------------------------
+    def sync(self) -> None:
+        """Mirror the posts created since the last call (one indexed query)."""
+        version = self._platform.content_version
+        if version == self._synced_version:
+            return
+        rows = self._conn.execute(
+            "SELECT post_id, user_id, COALESCE(original_post_id, 0), "
+            f"{self._created_sql}, num_likes FROM post WHERE post_id > ? ORDER BY post_id",
+            (*self._created_params, self.last_post),
+        ).fetchall()
+        if rows:
+            self._add_posts(rows)
+        self._synced_version = version
+
+    def _add_posts(self, rows: list[tuple[int, int, int, float, int]]) -> None:
+        ids, users, originals, created, likes = (np.array(c) for c in zip(*rows))
+        first, last = self.last_post + 1, int(ids[-1])
+        self._grow_posts(last)
+        self.author[ids] = users
+        self.created[ids] = created
+        self.likes[ids] = likes
+        self.newest[first : last + 1] = np.maximum.accumulate(
+            np.maximum(self.created[first : last + 1], self.newest[first - 1])
+        )
+        if len(ids) != last - first + 1:  # ids skipped (explicit ids, deleted rows)
+            present = set(ids.tolist())
+            self.missing += [i for i in range(first, last + 1) if i not in present]
+        by_author = self._by_author
+        for user, pid in zip(users.tolist(), ids.tolist()):
+            posts = by_author.get(user)
+            if posts is None:
+                posts = by_author[user] = array("q")
+            posts.append(pid)
+        if self.track_engagement:
+            for user, original in zip(users[originals > 0].tolist(), originals[originals > 0].tolist()):
+                self._engage(user, original)
+        if self._followers is not None:
+            self._grow_users(int(users.max()))
+        self.last_post = last
+
+    def _grow_posts(self, last: int) -> None:
+        size = len(self.author)
+        if last < size:
+            return
+        new = max(last + 1, 2 * size)
+        self.author = np.concatenate([self.author, np.full(new - size, -1, np.int64)])
+        self.created = np.concatenate([self.created, np.full(new - size, -np.inf)])
+        self.newest = np.concatenate([self.newest, np.full(new - size, -np.inf)])
+        self.likes = np.concatenate([self.likes, np.zeros(new - size, np.int64)])
+
+    def posts_by(self, authors: Iterable[int], first_id: int) -> np.ndarray:
+        """Post ids >= first_id written by any of `authors`."""
+        parts = []
+        for a in authors:
+            posts = self._by_author.get(a)
+            if posts:
+                at = bisect_left(posts, first_id)
+                if at < len(posts):
+                    parts.append(np.array(posts[at:], dtype=np.int64))
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def visible(self, post_ids: list[int], muted: set[int]) -> list[int]:
+        """The posts whose authors are not muted."""
+        if not muted or not post_ids:
+            return list(post_ids)
+        self.sync()
+        author = self.author
+        return [p for p in post_ids if p < len(author) and author[p] not in muted]
+
+    # -- what the platform reports ----------------------------------------------------
+    def observe(self, kind: ActionType, uid: int, info: object) -> None:
+        """An action just succeeded: keep like counts and engagement current."""
+        if kind is ActionType.LIKE_POST or kind is ActionType.UNLIKE_POST:
+            pid = info["post_id"]  # type: ignore[index]  # the rated (root) post
+            like = kind is ActionType.LIKE_POST
+            if pid <= self.last_post:  # later posts are read with their current count
+                self.likes[pid] += 1 if like else -1
+            if self.track_engagement:
+                if like:
+                    self._engage(uid, pid)
+                elif pid in self._engaged.get(uid, ()):
+                    self._engaged[uid].remove(pid)
+
+    def follow_changed(self, followee: int, delta: int) -> None:
+        """`followee` gained (+1) or lost (-1) a follower."""
+        if self._followers is None:
+            return  # not loaded yet: it will be read from the table
+        self._grow_users(followee)
+        self._followers[followee] += delta
+        value = float(fan_score(self._followers[followee : followee + 1])[0])
+        if value != self.fan[followee]:
+            self.fan[followee] = value
+            self.fan_max = max(self.fan_max, value)
+            self.fan_version += 1
+
+    def _engage(self, uid: int, pid: int) -> None:
+        recent = self._engaged.setdefault(uid, [])
+        recent.append(pid)
+        if len(recent) > ENGAGEMENT_MEMORY:
+            del recent[0]
+
+    def engaged(self, uid: int) -> list[int]:
+        """The posts `uid` liked, reposted or quoted most recently (tracked on request)."""
+        return self._engaged.get(uid, [])
+
+    # -- users ----------------------------------------------------------------------------
+    def fan_scores(self) -> np.ndarray:
+        """Author popularity per user id (read from the user table once, then updated)."""
+        if self._followers is None:
+            rows = self._conn.execute("SELECT user_id, num_followers FROM user").fetchall()
+            top = max([r[0] for r in rows], default=0)
+            top = max(top, int(self.author.max()), 0)
+            self._followers = np.zeros(top + 1, dtype=np.int64)
+            if rows:
+                uids, counts = (np.array(c) for c in zip(*rows))
+                self._followers[uids] = counts
+            self.fan = fan_score(self._followers)
+            self.fan_max = float(self.fan.max())
+            self.fan_version += 1
+        return self.fan
+
+    def _grow_users(self, uid: int) -> None:
+        assert self._followers is not None
+        size = len(self._followers)
+        if uid < size:
+            return
+        new = max(uid + 1, 2 * size)
+        self._followers = np.concatenate([self._followers, np.zeros(new - size, np.int64)])
+        self.fan = np.concatenate([self.fan, np.ones(new - size, np.float32)])
+
+    def relations(self, uid: int) -> tuple[list[int], set[int]]:
+        """(users `uid` follows, users `uid` has muted): two indexed lookups, memoised for
+        the current content version (a refresh asks twice)."""
+        key = (uid, self._platform.content_version, self.epoch)
+        if key != self._relations_key:
+            conn = self._conn
+            followees = [
+                r[0]
+                for r in conn.execute("SELECT followee_id FROM follow WHERE follower_id = ?", (uid,))
+            ]
+            muted = {
+                r[0] for r in conn.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
+            }
+            self._relations_key, self._relations = key, (followees, muted)
+        return self._relations
+
+    def followee_posts(self, uid: int, limit: int) -> list[int]:
+        """The most liked window posts of the users `uid` follows and has not muted
+        (ties: older first, as OASIS's query returns them)."""
+        self.sync()
+        followees, muted = self.relations(uid)
+        ids = self.posts_by([f for f in followees if f not in muted], self.window_start)
+        if not len(ids) or limit <= 0:
+            return []
+        order = np.lexsort((ids, -self.likes[ids]))[:limit]
+        return ids[order].tolist()
+
+    # -- embeddings -----------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._make_embedder()
+        return self._embedder
+
+    def profile(self, uid: int) -> np.ndarray:
+        """The unit vector of a user's bio (or name when the bio is empty), computed once."""
+        vector = self._profiles.get(uid)
+        if vector is not None:
+            return vector
+        row = self._conn.execute(
+            "SELECT name, user_name, bio FROM user WHERE user_id = ?", (uid,)
+        ).fetchone()
+        name, user_name, bio = row if row is not None else ("", "", "")
+        text = bio if bio and bio.strip() else f"{name or ''} {user_name or ''}"
+        vector = self.embedder.embed([text])[0]
+        self._profiles[uid] = vector
+        if len(self._profiles) > PROFILE_CACHE:
+            self._profiles.popitem(last=False)
+        return vector
+
+    def coarse_profile(self, uid: int) -> np.ndarray:
+        """fold(profile(uid)), computed once."""
+        vector = self._coarse_profiles.get(uid)
+        if vector is None:
+            vector = fold(self.profile(uid)[None, :])[0]
+            self._coarse_profiles[uid] = vector
+            if len(self._coarse_profiles) > PROFILE_CACHE:
+                self._coarse_profiles.popitem(last=False)
+        return vector
+
+    def window_vectors(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """(full vectors, coarse vectors, first post id) of the candidate window, one row
+        per post id (the coarse array is the full one when the embedder is small).
+
+        Posts created since the last call are embedded first, in one batch.
+        """
+        self.sync()
+        lo = self.window_start
+        if self._vectors is None:
+            dim = self.embedder.dim
+            self._vectors = np.zeros((0, dim), dtype=np.float32)
+            self._coarse = self._vectors if dim <= COARSE_DIM else np.zeros((0, COARSE_DIM), np.float32)
+            self._base, self._embedded = lo, lo - 1
+        if self._embedded < self.last_post:
+            self._embed_pending(lo)
+        assert self._coarse is not None
+        rows = slice(lo - self._base, self.last_post - self._base + 1)
+        full = self._vectors[rows]
+        return full, full if self._coarse is self._vectors else self._coarse[rows], lo
+
+    def vectors_of(self, post_ids: Iterable[int]) -> np.ndarray:
+        """Full vectors of those of `post_ids` still held (the window and a little more)."""
+        assert self._vectors is not None, "call window_vectors() first"
+        rows = [p - self._base for p in post_ids if self._base <= p <= self._embedded]
+        return self._vectors[rows]
+
+    def _embed_pending(self, lo: int) -> None:
+        assert self._vectors is not None and self._coarse is not None
+        first, last = max(self._embedded + 1, lo), self.last_post
+        if last - self._base + 1 > len(self._vectors):
+            # Drop rows older than the window (moved to the front), then grow to twice the
+            # window, so that appending a post costs O(1) amortised.
+            keep = slice(max(lo - self._base, 0), max(self._embedded - self._base + 1, 0))
+            capacity = max(last - lo + 1, min(2 * self.window, 2 * max(len(self._vectors), 1024)))
+
+            def moved(old: np.ndarray) -> np.ndarray:
+                fresh = np.zeros((capacity, old.shape[1]), dtype=np.float32)
+                kept = old[keep]
+                fresh[: len(kept)] = kept
+                return fresh
+
+            shared = self._coarse is self._vectors
+            self._vectors = moved(self._vectors)
+            self._coarse = self._vectors if shared else moved(self._coarse)
+            self._base = lo
+        rows = slice(first - self._base, last - self._base + 1)
+        self._vectors[rows] = 0.0
+        self._coarse[rows] = 0.0
+        for start in range(first, last + 1, EMBED_BATCH):
+            end = min(start + EMBED_BATCH - 1, last)
+            found = self._conn.execute(
+                "SELECT p.post_id, CASE WHEN p.original_post_id IS NULL THEN p.content "
+                "WHEN p.quote_content IS NULL THEN o.content "
+                "ELSE p.quote_content || ' ' || p.content END "
+                "FROM post AS p LEFT JOIN post AS o ON o.post_id = p.original_post_id "
+                "WHERE p.post_id BETWEEN ? AND ?",
+                (start, end),
+            ).fetchall()
+            if found:
+                ids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+                vectors = self.embedder.embed([r[1] or "" for r in found])
+                self._vectors[ids - self._base] = vectors
+                if self._coarse is not self._vectors:
+                    self._coarse[ids - self._base] = fold(vectors)
+        self._embedded = last
+
+    # -- cached feeds ------------------------------------------------------------------
+    def cached_feed(self, uid: int, now: float, minutes: float) -> list[int] | None:
+        """The candidates computed for `uid` less than `minutes` ago, if any."""
+        hit = self._feeds.get(uid)
+        if hit is None or not 0 <= now - hit[0] < minutes:
+            return None
+        return hit[1]
+
+    def remember_feed(self, uid: int, now: float, post_ids: list[int]) -> None:
+        self._feeds[uid] = (now, post_ids)
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """What the index knows that the tables do not: recent engagement (in order) and
+        cached feeds. Everything else is rebuilt from the tables."""
+        engaged, feeds = self._engaged, self._feeds
+        return {
+            "engaged_users": np.fromiter(engaged, dtype=np.int64, count=len(engaged)),
+            "engaged_sizes": np.fromiter(map(len, engaged.values()), np.int64, len(engaged)),
+            "engaged_posts": np.array([p for ps in engaged.values() for p in ps], np.int64),
+            "feed_users": np.fromiter(feeds, dtype=np.int64, count=len(feeds)),
+            "feed_times": np.array([t for t, _ in feeds.values()], dtype=np.float64),
+            "feed_sizes": np.fromiter((len(ids) for _, ids in feeds.values()), np.int64, len(feeds)),
+            "feed_posts": np.array([p for _, ids in feeds.values() for p in ids], np.int64),
+        }
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Take back what `state` returned (after `reset`, e.g. on resuming a run)."""
+        cuts = np.cumsum(state["engaged_sizes"])[:-1]
+        posts = np.split(state["engaged_posts"], cuts) if len(cuts) else [state["engaged_posts"]]
+        self._engaged = {
+            u: p.tolist() for u, p in zip(state["engaged_users"].tolist(), posts)
+        }
+        cuts = np.cumsum(state["feed_sizes"])[:-1]
+        posts = np.split(state["feed_posts"], cuts) if len(cuts) else [state["feed_posts"]]
+        self._feeds = {
+            u: (t, p.tolist())
+            for u, t, p in zip(state["feed_users"].tolist(), state["feed_times"].tolist(), posts)
+        }

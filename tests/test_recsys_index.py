@@ -1,0 +1,165 @@
+"""The feed index mirrors the tables incrementally; feeds are lazy and optionally cached."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oasis_des import Platform
+from oasis_des.agents.signup import sign_up_population
+from oasis_des.agents.synthetic import generate_population
+
+
+class Abort(Exception):
+    pass
+
+
+def platform(users: int = 4, **settings) -> Platform:
+    p = Platform(kind="twitter", **settings)
+    for u in range(users):
+        p.sign_up(u, f"u{u}", f"U{u}", f"bio of user {u}")
+    return p
+
+
+def table_likes(p: Platform) -> dict[int, int]:
+    return dict(p.connection.execute("SELECT post_id, num_likes FROM post").fetchall())
+
+
+def index_likes(p: Platform) -> dict[int, int]:
+    index = p.feed_index
+    index.sync()
+    return {pid: int(index.likes[pid]) for pid in range(1, index.last_post + 1)}
+
+
+def test_likes_authors_and_followers_mirror_the_tables():
+    p = platform()
+    for i in range(6):
+        p.execute(i % 4, "create_post", content=f"post {i}")
+    p.execute(0, "refresh")  # the index is loaded now; later changes arrive incrementally
+    p.execute(1, "like_post", post_id=2)
+    p.execute(2, "like_post", post_id=2)
+    p.execute(3, "repost", post_id=2)  # 7: likes of a repost go to its root
+    p.execute(0, "like_post", post_id=7)
+    p.execute(2, "unlike_post", post_id=2)
+    p.execute(0, "create_post", content="new")  # 8, liked before the index reads it
+    p.execute(1, "like_post", post_id=8)
+    assert index_likes(p) == table_likes(p)
+    index = p.feed_index
+    authors = dict(p.connection.execute("SELECT post_id, user_id FROM post"))
+    assert {pid: int(index.author[pid]) for pid in authors} == authors
+    index.fan_scores()
+    p.execute(1, "follow", followee_id=0)
+    p.execute(2, "follow", followee_id=0)
+    p.execute(2, "unfollow", followee_id=0)
+    followers = dict(p.connection.execute("SELECT user_id, num_followers FROM user"))
+    assert {u: int(index._followers[u]) for u in followers} == followers
+
+
+def test_rollback_resets_the_index():
+    p = platform()
+    p.execute(0, "create_post", content="kept")
+    p.execute(1, "like_post", post_id=1)
+    assert p.execute(2, "refresh")["success"]
+    with pytest.raises(Abort), p.batch():
+        p.execute(0, "create_post", content="doomed")
+        p.execute(2, "like_post", post_id=1)
+        p.execute(3, "like_post", post_id=2)
+        assert p.execute(1, "refresh")["success"]
+        raise Abort
+    assert index_likes(p) == table_likes(p) == {1: 1}
+    assert p.recommender.recommend(2, p.now, 5, None) == [1]
+    p.execute(3, "create_post", content="reused id")  # post 2 again, a different post
+    assert p.recommender.recommend(2, p.now, 5, None) == [2, 1]
+
+
+def test_posts_inserted_in_bulk_are_seen():
+    p = platform()
+    p.connection.executemany(
+        "INSERT INTO post (user_id, content, created_at) VALUES (?, ?, 0)",
+        [(1, "seeded cats"), (2, "seeded dogs")],
+    )
+    p.content_version += 1  # as bulk loaders do
+    assert sorted(p.recommender.recommend(0, p.now, 5, None)) == [1, 2]
+
+
+def test_gaps_in_post_ids_are_never_recommended():
+    p = platform()
+    p.execute(1, "create_post", content="one")
+    p.connection.execute("INSERT INTO post (post_id, user_id, content, created_at) VALUES (5, 2, 'five', 0)")
+    p.content_version += 1
+    assert sorted(p.recommender.recommend(0, p.now, 10, None)) == [1, 5]
+
+
+def test_rec_rows_only_for_users_who_refreshed():
+    p = platform(users=6, max_rec_post_len=3)
+    for i in range(5):
+        p.execute(0, "create_post", content=f"post {i}")
+    p.execute(2, "refresh")
+    p.execute(4, "refresh")
+    users = {r[0] for r in p.connection.execute("SELECT user_id FROM rec")}
+    assert users == {2, 4}
+    assert len(p.feed_index._profiles) == 2  # profile vectors of those two only
+
+
+def test_bulk_signed_up_users_get_profile_vectors_lazily():
+    population = generate_population(300, seed=1)
+    p = Platform(kind="twitter")
+    sign_up_population(p, population)
+    for i in range(10):
+        p.execute(i, "create_post", content=f"post {i} about sports and music")
+    p.execute(7, "refresh")
+    assert list(p.feed_index._profiles) == [7]
+
+
+def test_feed_cache_reuses_candidates_and_keeps_rec():
+    p = platform(feed_cache_minutes=10.0, max_rec_post_len=2, refresh_rec_post_count=2,
+                 following_post_count=0)
+    for i in range(3):
+        p.execute(1, "create_post", content=f"bio of user 0 number {i}")
+    first = [post["post_id"] for post in p.execute(0, "refresh")["posts"]]
+    p.now = 5.0
+    p.execute(2, "create_post", content="bio of user 0, newest and best")  # 4
+    assert [post["post_id"] for post in p.execute(0, "refresh")["posts"]] == first
+    rec = sorted(r[0] for r in p.connection.execute("SELECT post_id FROM rec WHERE user_id = 0"))
+    assert rec == first
+    p.execute(0, "mute", mutee_id=1)  # mutes apply to cached candidates at once
+    assert p.execute(0, "refresh") == {"success": False, "message": "No posts found."}
+    p.execute(0, "unmute", mutee_id=1)
+    p.now = 10.0  # expired: computed again
+    assert 4 in [post["post_id"] for post in p.execute(0, "refresh")["posts"]]
+
+
+def test_window_vectors_are_compacted_and_stay_aligned():
+    p = platform(candidate_window=5, recommender="embedding")
+    index = p.feed_index
+    texts = [f"text number {i} " + " ".join(["cats"] * (i % 3 + 1)) for i in range(3000)]
+    with p.batch():
+        for i, text in enumerate(texts):
+            p.execute(i % 4, "create_post", content=text)
+            if i % 700 == 0:
+                p.recommender.recommend(0, p.now, 1, None)  # embeds the pending posts
+    full, coarse, lo = index.window_vectors()
+    assert lo == 3000 - 5 + 1 and len(full) == len(coarse) == 5
+    expected = index.embedder.embed(texts[-5:])
+    np.testing.assert_allclose(full, expected, atol=1e-6)
+    assert len(index._vectors) <= 2 * max(1024, 5 * 2)
+
+
+def test_state_and_restore_keep_engagement_and_cached_feeds():
+    def run(resume_at: int | None) -> list[list[int]]:
+        p = Platform(kind="twitter", recommender="embedding", feed_cache_minutes=30.0)
+        for u in range(4):
+            p.sign_up(u, f"u{u}", f"U{u}", "")
+        shown = []
+        for step in range(12):
+            if step == resume_at:  # a new platform on the same tables, state carried over
+                state = p.feed_index.state()
+                p.feed_index.reset()
+                p.feed_index.restore(state)
+            p.now = float(step * 7)
+            p.execute(step % 4, "create_post", content=["cats", "dogs", "cars"][step % 3])
+            p.execute((step + 1) % 4, "like_post", post_id=1 + step // 2)
+            shown.append([x["post_id"] for x in p.execute(step % 4, "refresh").get("posts", [])])
+        return shown
+
+    assert run(None) == run(6)
