@@ -1,0 +1,144 @@
+"""LLM agents against a local OpenAI-compatible server with a fixed latency: how much of the
+profile's concurrency a run uses (wall time vs decisions x latency / concurrency, stepped
+and continuous), prompt tokens per decision, and replay speed from the record/replay cache.
+
+    python benchmarks/llm_throughput.py [--agents 200] [--latency 0.1] [--concurrency 16]
+
+The server is tests/llm_server.py in its own process (as an independent server would be),
+answering with its "realistic" script; its token counts are characters / 4 of the
+request's messages and tools (a real tokenizer gives similar counts for English and JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from _common import Contention, machine_info, print_machine, table, write_results
+
+from oasis_des.agents.synthetic import generate_population
+from oasis_des.engine.config import Config
+from oasis_des.engine.gateway import Gateway
+from oasis_des.engine.simulation import RunResult, Simulation
+
+SERVER = Path(__file__).resolve().parents[1] / "tests" / "llm_server.py"
+
+
+@contextmanager
+def server(latency: float) -> Iterator[str]:
+    """The test server in a subprocess; yields its base URL."""
+    proc = subprocess.Popen([sys.executable, str(SERVER), "--script", "realistic",
+                             "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait()
+
+@contextmanager
+def timed_flushes() -> Iterator[list[float]]:
+    """Seconds spent in Gateway.flush (deciding) while the block runs, in a one-item list."""
+    spent = [0.0]
+    original = Gateway.flush
+
+    def timed(self: Gateway) -> None:
+        t0 = time.perf_counter()
+        original(self)
+        spent[0] += time.perf_counter() - t0
+
+    Gateway.flush = timed  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        Gateway.flush = original  # type: ignore[method-assign]
+
+
+def run(config: Config, rate: float) -> RunResult:
+    pop = generate_population(config.population.agents, seed=config.seed, kind=config.platform.kind)
+    pop.activity[:] = rate
+    sim = Simulation(config, population=pop)
+    try:
+        return sim.run()
+    finally:
+        sim.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, default=200)
+    ap.add_argument("--latency", type=float, default=0.1, help="server seconds per answer")
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--duration", default="1h")
+    ap.add_argument("--rate", type=float, default=2.0, help="activations per agent per hour")
+    args = ap.parse_args()
+    info = machine_info()
+    print_machine(info)
+    rows, results = [], {}
+    with tempfile.TemporaryDirectory() as tmp, server(args.latency) as url:
+        profile = Path(tmp) / "bench.toml"
+        profile.write_text(
+            f'kind = "openai"\nmodel = "bench"\nbase_urls = ["{url}"]\n'
+            f"concurrency = {args.concurrency}\ntimeout_s = 30.0\nmax_retries = 2\n"
+            "price_input_per_mtok = 0.15\nprice_output_per_mtok = 0.6\n"
+        )
+        for mode in ("stepped", "continuous"):
+            cache = str(Path(tmp) / f"{mode}.sqlite")
+            config = Config().override(
+                seed=1, population={"agents": args.agents},
+                time={"mode": mode, "duration": args.duration, "think_seconds": 60.0},
+                activation={"model": "profile" if mode == "stepped" else "poisson"},
+                policy={"model": str(profile)},
+                llm={"cache": cache, "cache_mode": "record"},
+                output={"path": str(Path(tmp) / f"{mode}.db")},
+            )
+            contention = Contention()
+            recorded = run(config, args.rate)
+            assert recorded.llm is not None
+            decisions = recorded.llm.calls
+            ideal = decisions * args.latency / args.concurrency
+            # Replay: the whole run, and the time spent deciding (gateway flushes) alone.
+            with timed_flushes() as flush_time:
+                replayed = run(config.override(llm={"cache_mode": "replay"},
+                                               output={"path": str(Path(tmp) / f"{mode}-r.db")}),
+                               args.rate)
+            assert replayed.digest == recorded.digest
+            entry = {
+                "decisions": decisions,
+                "mean_batch": recorded.gateway.mean_batch,
+                "wall_s": recorded.wall_seconds,
+                "ideal_s": ideal,
+                "concurrency_used": ideal / recorded.wall_seconds,
+                "peak_in_flight": recorded.gateway.max_in_flight,
+                "prompt_tokens_per_decision": recorded.llm.prompt_tokens_per_call,
+                "completion_tokens_per_decision": recorded.llm.completion_tokens / decisions,
+                "cost_usd": recorded.llm.cost_usd,
+                "replay_wall_s": replayed.wall_seconds,
+                "replay_run_decisions_per_s": decisions / replayed.wall_seconds,
+                "replay_decide_decisions_per_s": decisions / flush_time[0],
+                "cpu_contention": contention.stalled(),
+            }
+            results[mode] = entry
+            rows.append([mode, decisions, round(entry["mean_batch"], 1), entry["wall_s"],
+                         entry["ideal_s"], f"{entry['concurrency_used']:.0%}",
+                         entry["peak_in_flight"], entry["prompt_tokens_per_decision"],
+                         entry["replay_run_decisions_per_s"],
+                         entry["replay_decide_decisions_per_s"]])
+    print(table(["mode", "decisions", "batch", "wall s", "ideal s", "used", "peak",
+                 "prompt tok", "replay run/s", "replay decide/s"], rows, "lrrrrrrrrr"))
+    path = write_results(f"llm_throughput_{args.agents}", {
+        "machine": info,
+        "params": vars(args),
+        "results": results,
+    })
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The record/replay cache: LLM answers stored in their own SQLite file.
+
+A call is keyed by a SHA-256 of the exact request (model, messages, tools, sampling
+parameters) and of who asked when: agent, purpose and the agent's activation (or interview)
+number. So an agent asking the identical question twice (an empty feed, a saturated
+memory) gets its two recorded answers, in order, and a key needs no counter that a
+checkpoint would have to save. Calls that failed in transport (timeouts after all
+retries, ...) are stored too, so a replay repeats them exactly.
+
+Modes: "off" (no cache), "record" (always call, store), "replay" (never call; a missing
+answer stops the run), "auto" (use a stored answer, else call and store; stored transport
+failures are called again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from oasis_des.engine.gateway import PolicyAbort
+
+CacheMode = Literal["off", "record", "replay", "auto"]
+MODES: tuple[str, ...] = ("off", "record", "replay", "auto")
+_COMMIT_EVERY = 500  # stored answers per transaction (a crash loses at most these)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS llm_response (
+    key TEXT PRIMARY KEY,
+    model TEXT,
+    body TEXT,            -- the chat completion JSON, or NULL for a failed call
+    error_category TEXT,
+    error_detail TEXT
+) WITHOUT ROWID;
+"""
+
+
+class ReplayMiss(PolicyAbort):
+    """Replay mode found no stored answer: the run differs from the recorded one."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stored:
+    """A recorded outcome: a response body, or a transport failure."""
+
+    body: dict[str, Any] | None
+    error_category: str | None = None
+    error_detail: str | None = None
+
+
+def canonical(value: Any) -> str:
+    """The JSON text hashed for keys (sorted keys, no spaces, Unicode kept)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_key(static: str, agent: int, call: int, messages: list[dict[str, str]]) -> str:
+    """Key of a request: `static` is `canonical()` of everything but the messages (it holds
+    the purpose); `call` is the agent's activation or interview number."""
+    h = hashlib.sha256(static.encode("utf-8", "surrogatepass"))
+    h.update(f"|{agent}|{call}|".encode())
+    h.update(canonical(messages).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+class ResponseCache:
+    """One cache file in one mode."""
+
+    def __init__(self, path: str | Path, mode: CacheMode) -> None:
+        if mode not in MODES or mode == "off":
+            raise ValueError(f"LLM cache mode must be one of record, replay, auto; got {mode!r}.")
+        self.path = Path(path)
+        self.mode = mode
+        if mode == "replay" and not self.path.is_file():
+            raise FileNotFoundError(
+                f"LLM cache {self.path} does not exist; replay needs a cache recorded with "
+                "--llm-cache-mode record or auto."
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._unsaved = 0
+        self.hits = 0
+        self.stores = 0
+
+    @property
+    def reads(self) -> bool:
+        return self.mode in ("replay", "auto")
+
+    @property
+    def writes(self) -> bool:
+        return self.mode in ("record", "auto")
+
+    def get(self, key: str) -> Stored | None:
+        """The stored outcome, if reading and present (auto mode skips stored failures)."""
+        if not self.reads:
+            return None
+        row = self._conn.execute(
+            "SELECT body, error_category, error_detail FROM llm_response WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None or (row[0] is None and self.mode == "auto"):
+            return None
+        self.hits += 1
+        return Stored(body=json.loads(row[0]) if row[0] is not None else None,
+                      error_category=row[1], error_detail=row[2])
+
+    def miss(self, key: str, where: str) -> ReplayMiss:
+        """The error for a replay that asks something never recorded."""
+        return ReplayMiss(
+            f"LLM replay cache {self.path} has no answer for {where} (request {key[:12]}): "
+            "this run differs from the recorded one (config, seed, prompts, profile or code "
+            "changed). Record again with --llm-cache-mode record or auto."
+        )
+
+    def put(self, key: str, model: str, stored: Stored) -> None:
+        """Store an outcome (record and auto modes)."""
+        if not self.writes:
+            return
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN")
+        self._conn.execute(
+            "INSERT OR REPLACE INTO llm_response VALUES (?, ?, ?, ?, ?)",
+            (key, model,
+             None if stored.body is None else json.dumps(stored.body, ensure_ascii=False),
+             stored.error_category, stored.error_detail),
+        )
+        self.stores += 1
+        self._unsaved += 1
+        if self._unsaved >= _COMMIT_EVERY:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+        self._unsaved = 0
+
+    def close(self) -> None:
+        self.commit()
+        self._conn.close()

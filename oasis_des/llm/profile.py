@@ -1,0 +1,236 @@
+"""LLM model profiles: a TOML file naming the server(s), the model, sampling, limits and prices.
+
+Every key has a default except `model` and `base_urls`; unknown keys are errors that suggest
+the closest known key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from oasis_des.platform.actions import ACTION_SPECS, ActionType
+
+# OASIS's action sets for LLM agents on each platform (as models/offline.toml).
+DEFAULT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "twitter": ("create_post", "like_post", "repost", "quote_post", "follow", "unfollow", "mute",
+                "create_comment", "like_comment", "report_post", "search_posts", "trend",
+                "do_nothing"),
+    "reddit": ("create_post", "like_post", "dislike_post", "create_comment", "like_comment",
+               "dislike_comment", "follow", "mute", "report_post", "search_posts", "trend",
+               "do_nothing"),
+}
+# Local servers (vLLM, llama.cpp, Ollama) accept any key; the client library needs one.
+DUMMY_API_KEY = "EMPTY"
+
+
+class ProfileError(ValueError):
+    """A model profile is invalid; the message names the file and the key."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptSettings:
+    """How prompts are built (see docs/llm.md, "Prompts")."""
+
+    system_template: Path | None = None  # a custom system prompt (str.format keys)
+    memory_activations: int = 5  # the last N activations the agent remembers
+    memory_tokens: int = 150  # ... within this budget (approximate tokens: chars / 4)
+    comments_per_post: int = 2  # most recent comments shown under each feed post
+    post_chars: int = 280  # longer posts are cut to this many characters
+    comment_chars: int = 100  # longer comments are cut to this many characters
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMProfile:
+    """One OpenAI-compatible model and how to call it."""
+
+    path: Path
+    name: str
+    model: str
+    base_urls: tuple[str, ...]
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float | None = None  # None: the server's default
+    max_tokens: int = 256
+    seed: int | None = None  # sent to servers that support it
+    concurrency: int = 16  # calls in flight at once, over all base URLs
+    timeout_s: float = 60.0
+    max_retries: int = 3  # retries after the first attempt (timeouts, 429, 5xx, connection)
+    backoff_s: float = 0.5  # first retry delay; doubles per retry
+    backoff_max_s: float = 30.0  # cap on any delay, including a server's Retry-After
+    price_input_per_mtok: float = 0.0  # USD per million prompt tokens
+    price_output_per_mtok: float = 0.0  # USD per million completion tokens
+    tool_calling: bool = True  # False: actions listed in the prompt, answer parsed as JSON
+    max_output_chars: int = 4000  # longer answers are a "too_long" failure
+    prompt: PromptSettings = PromptSettings()
+    actions: dict[str, tuple[str, ...]] | None = None  # per platform kind; None = OASIS's
+
+    def api_key(self) -> str:
+        """The key from the environment variable `api_key_env`, or a dummy for local servers."""
+        return os.environ.get(self.api_key_env) or DUMMY_API_KEY
+
+    def allowed_actions(self, kind: str) -> tuple[str, ...]:
+        return (self.actions or DEFAULT_ACTIONS)[kind]
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """USD for one call at this profile's prices."""
+        return (prompt_tokens * self.price_input_per_mtok
+                + completion_tokens * self.price_output_per_mtok) / 1e6
+
+    @classmethod
+    def from_toml(cls, path: Path, raw: dict[str, Any]) -> LLMProfile:
+        """Validate a parsed profile file; relative template paths are read from its folder."""
+        return _parse(Path(path), raw)
+
+
+# key -> (converter/validator, what is allowed)
+def _int(minimum: int) -> Callable[[Any], Any]:
+    def check(v: Any) -> int:
+        if type(v) is not int or v < minimum:
+            raise TypeError
+        return v
+    return check
+
+
+def _float(minimum: float, strict: bool = False) -> Callable[[Any], Any]:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError
+        if v < minimum or (strict and v == minimum):
+            raise TypeError
+        return float(v)
+    return check
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str) or not v:
+        raise TypeError
+    return v
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError
+    return v
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError
+    return v
+
+
+def _urls(v: Any) -> tuple[str, ...]:
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not v or not all(isinstance(u, str) and u for u in v):
+        raise TypeError
+    return tuple(u.rstrip("/") for u in v)
+
+
+_TOP: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "name": (_str, "a non-empty string"),
+    "kind": (_str, '"openai"'),
+    "description": (_text, "a string"),
+    "model": (_str, "the model name the server expects, e.g. \"gpt-4o-mini\""),
+    "base_urls": (_urls, 'a list of URLs such as ["http://127.0.0.1:8000/v1"]'),
+    "api_key_env": (_str, "the name of an environment variable"),
+    "temperature": (_float(0.0), "a number >= 0"),
+    "max_tokens": (_int(1), "an integer >= 1"),
+    "seed": (_int(-(2**63)), "an integer"),
+    "concurrency": (_int(1), "an integer >= 1"),
+    "timeout_s": (_float(0.0, strict=True), "a number of seconds > 0"),
+    "max_retries": (_int(0), "an integer >= 0"),
+    "backoff_s": (_float(0.0), "a number of seconds >= 0"),
+    "backoff_max_s": (_float(0.0), "a number of seconds >= 0"),
+    "price_input_per_mtok": (_float(0.0), "USD per million tokens >= 0"),
+    "price_output_per_mtok": (_float(0.0), "USD per million tokens >= 0"),
+    "tool_calling": (_bool, "true or false"),
+    "max_output_chars": (_int(1), "an integer >= 1"),
+}
+_PROMPT: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "system_template": (_str, "a path to a text file"),
+    "memory_activations": (_int(0), "an integer >= 0"),
+    "memory_tokens": (_int(0), "an integer >= 0"),
+    "comments_per_post": (_int(0), "an integer >= 0"),
+    "post_chars": (_int(20), "an integer >= 20"),
+    "comment_chars": (_int(20), "an integer >= 20"),
+}
+
+
+def _unknown(path: Path, key: str, known: dict[str, Any] | set[str], prefix: str = "") -> ProfileError:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
+    return ProfileError(f"{path}: unknown key '{prefix}{key}'.{hint}")
+
+
+def _values(path: Path, raw: dict[str, Any], table: dict[str, Any], prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in table:
+            raise _unknown(path, key, table, prefix)
+        check, allowed = table[key]
+        try:
+            out[key] = check(value)
+        except (TypeError, ValueError):
+            raise ProfileError(
+                f"{path}: key '{prefix}{key}' = {value!r} is invalid; expected {allowed}."
+            ) from None
+    return out
+
+
+def _parse(path: Path, raw: dict[str, Any]) -> LLMProfile:
+    raw = dict(raw)
+    prompt_raw = raw.pop("prompt", {})
+    actions_raw = raw.pop("actions", None)
+    if not isinstance(prompt_raw, dict):
+        raise ProfileError(f"{path}: [prompt] must be a table.")
+    top = _values(path, raw, _TOP, "")
+    for key in ("model", "base_urls"):
+        if key not in top:
+            raise ProfileError(f"{path}: missing key '{key}' ({_TOP[key][1]}).")
+    if top.pop("kind", "openai") != "openai":
+        raise ProfileError(f"{path}: key 'kind' must be \"openai\" for an LLM profile.")
+    top.pop("description", None)
+    prompt = _values(path, prompt_raw, _PROMPT, "prompt.")
+    if "system_template" in prompt:
+        template = (path.parent / prompt["system_template"]).resolve()
+        if not template.is_file():
+            raise ProfileError(
+                f"{path}: key 'prompt.system_template': file {template} does not exist."
+            )
+        prompt["system_template"] = template
+    return LLMProfile(
+        path=path,
+        name=top.pop("name", path.stem),
+        prompt=PromptSettings(**prompt),
+        actions=_actions(path, actions_raw),
+        **top,
+    )
+
+
+def _actions(path: Path, raw: Any) -> dict[str, tuple[str, ...]] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: [actions] must be a table of platform kind -> action list.")
+    out = dict(DEFAULT_ACTIONS)
+    valid = {a.value for a in ACTION_SPECS} - {ActionType.SIGNUP.value, ActionType.REFRESH.value,
+                                               ActionType.INTERVIEW.value}
+    for kind, names in raw.items():
+        if kind not in DEFAULT_ACTIONS:
+            raise _unknown(path, kind, set(DEFAULT_ACTIONS), "actions.")
+        if not isinstance(names, list) or not names:
+            raise ProfileError(f"{path}: key 'actions.{kind}' must be a non-empty list of actions.")
+        for name in names:
+            if name not in valid:
+                close = difflib.get_close_matches(str(name), sorted(valid), n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise ProfileError(
+                    f"{path}: key 'actions.{kind}': {name!r} is not an agent action.{hint}"
+                )
+        out[kind] = tuple(names)
+    return out

@@ -1,0 +1,180 @@
+"""The agent's allowed actions as tools, and the model's answer back into a Decision.
+
+Tool schemas are generated from `ACTION_SPECS` (names, descriptions, argument types), so a
+new action or argument needs no change here. Servers without tool calling get the same
+actions as a list in the system prompt and answer with a JSON object in the text; answers
+with tool calls written as text (common with small local models) are parsed the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from oasis_des.llm import faults
+from oasis_des.llm.faults import LLMFault
+from oasis_des.platform.actions import ACTION_SPECS, ActionSpec, ArgumentError, parse_action
+from oasis_des.policies.base import Decision
+
+_JSON_TYPES = {int: "integer", str: "string"}
+_NAME_KEYS = ("action", "name", "tool", "function")
+_ARG_KEYS = ("args", "arguments", "parameters")
+
+
+def tool_schema(spec: ActionSpec) -> dict[str, Any]:
+    """One action as an OpenAI function tool.
+
+    Tools are sent with every request, so they are kept terse: ids (`post_id`,
+    `followee_id`, ...) are described by their names and the action's description; only
+    text arguments carry their own description.
+    """
+    properties: dict[str, Any] = {}
+    for a in spec.args:
+        properties[a.name] = {"type": _JSON_TYPES[a.type]}
+        if a.type is str:
+            properties[a.name]["description"] = a.description
+    parameters: dict[str, Any] = {"type": "object", "properties": properties}
+    required = [a.name for a in spec.args if a.required]
+    if required:
+        parameters["required"] = required
+    return {
+        "type": "function",
+        "function": {"name": spec.action.value, "description": spec.description,
+                     "parameters": parameters},
+    }
+
+
+def action_line(spec: ActionSpec) -> str:
+    """One action for a prompt without tools, e.g. `like_post(post_id: integer): Like a post.`"""
+    args = ", ".join(f"{a.name}: {_JSON_TYPES[a.type]}" for a in spec.args)
+    return f"{spec.action.value}({args}): {spec.description}"
+
+
+class ToolSet:
+    """The actions an agent may take, how it is told to answer, and how answers are read."""
+
+    def __init__(self, actions: Sequence[str], *, tool_calling: bool, max_chars: int) -> None:
+        self.specs = {parse_action(a).value: ACTION_SPECS[parse_action(a)] for a in actions}
+        self.max_chars = max_chars
+        self.tool_calling = tool_calling
+        if tool_calling:
+            self.schemas: list[dict[str, Any]] | None = [tool_schema(s) for s in self.specs.values()]
+            self.response_method = (
+                "# RESPONSE METHOD\nAct by calling exactly one tool (do_nothing is fine)."
+                if "do_nothing" in self.specs else
+                "# RESPONSE METHOD\nAct by calling exactly one tool."
+            )
+        else:
+            self.schemas = None
+            lines = "\n".join(action_line(s) for s in self.specs.values())
+            self.response_method = (
+                "# RESPONSE METHOD\nReply with one JSON object and nothing else: "
+                '{"action": "<name>", "args": {...}}. Actions:\n' + lines
+            )
+
+    def decision(self, body: dict[str, Any]) -> Decision:
+        """The action a chat completion body chose, or raise LLMFault saying why not."""
+        message, finish = _message(body)
+        calls = message.get("tool_calls") or []
+        content = message.get("content") or ""
+        if not isinstance(content, str):
+            content = json.dumps(content)
+        if len(content) > self.max_chars:
+            raise LLMFault(faults.TOO_LONG, f"the answer has {len(content)} characters "
+                           f"(max_output_chars = {self.max_chars})")
+        if calls and isinstance(calls, list) and isinstance(calls[0], dict):
+            function = calls[0].get("function") or {}
+            return self._decision(function.get("name"), function.get("arguments"), finish)
+        found = json_action(content)
+        if found is not None:
+            return self._decision(found[0], found[1], finish)
+        if finish == "length":
+            raise LLMFault(faults.TOO_LONG, "the answer was cut off by max_tokens")
+        raise LLMFault(faults.NO_TOOL_CALL, "the answer has no tool call and no JSON action")
+
+    def _decision(self, name: Any, arguments: Any, finish: Any) -> Decision:
+        if isinstance(arguments, str) and len(arguments) > self.max_chars:
+            raise LLMFault(faults.TOO_LONG, f"the arguments have {len(arguments)} characters "
+                           f"(max_output_chars = {self.max_chars})")
+        if not isinstance(name, str) or name not in self.specs:
+            shown = repr(name)[:60]
+            raise LLMFault(faults.UNKNOWN_TOOL, f"{shown} is not one of the agent's actions")
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except json.JSONDecodeError:
+                if finish == "length":
+                    raise LLMFault(faults.TOO_LONG, "the answer was cut off by max_tokens") from None
+                raise LLMFault(faults.BAD_ARGUMENTS, f"arguments of {name} are not valid JSON") \
+                    from None
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            raise LLMFault(faults.BAD_ARGUMENTS, f"arguments of {name} are not a JSON object")
+        try:
+            return Decision(action=name, args=self.specs[name].validate(arguments))
+        except ArgumentError as exc:
+            raise LLMFault(faults.BAD_ARGUMENTS, str(exc)[:300]) from None
+
+
+def _message(body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        raise LLMFault(faults.MALFORMED_RESPONSE, "the response has no 'choices' list")
+    if not choices:
+        raise LLMFault(faults.EMPTY_CHOICES, "the response has no choices")
+    choice = choices[0]
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
+        raise LLMFault(faults.MALFORMED_RESPONSE, "the first choice has no message")
+    return message, choice.get("finish_reason")
+
+
+def answer_text(body: dict[str, Any], max_chars: int) -> str:
+    """The plain-text answer of a completion (interviews), or raise LLMFault."""
+    message, _ = _message(body)
+    content = message.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise LLMFault(faults.NO_ANSWER, "the answer has no text")
+    if len(content) > max_chars:
+        raise LLMFault(faults.TOO_LONG, f"the answer has {len(content)} characters "
+                       f"(max_output_chars = {max_chars})")
+    return content.strip()
+
+
+def json_action(text: str) -> tuple[Any, Any] | None:
+    """(name, arguments) of the first JSON object in `text` that names an action.
+
+    Accepts {"action": ..., "args": {...}} and the usual variants (name/tool/function,
+    arguments/parameters), also inside code fences, <tool_call> tags or one wrapper object.
+    """
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        found = _named(value, depth=2)
+        if found is not None:
+            return found
+        start = text.find("{", end)
+    return None
+
+
+def _named(value: Any, depth: int) -> tuple[Any, Any] | None:
+    if not isinstance(value, dict):
+        return None
+    for key in _NAME_KEYS:
+        name = value.get(key)
+        if isinstance(name, str):
+            args = next((value[k] for k in _ARG_KEYS if k in value), {})
+            return name, args
+    if depth > 0:
+        for inner in value.values():
+            found = _named(inner, depth - 1)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,134 @@
+"""Usage accounting: one record per LLM call, run totals, and the run's `llm_call` table.
+
+Records are kept in memory and written when the simulation reports a result, sorted by
+(simulated time, agent, activation, purpose), so row ids never depend on which HTTP answer
+came back first. Columns that depend on the wall clock or the transport (endpoint,
+latency, cache hit, attempts) are left out of the run digest (engine/digest.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallRecord:
+    """One LLM call (a decision or an interview answer); a row of `llm_call`."""
+
+    agent_id: int
+    sim_time: float
+    activation: int
+    purpose: str  # "decide" or "interview"
+    model: str
+    endpoint: str | None  # base URL that answered; None for cache hits
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float  # USD at the profile's prices
+    latency_s: float
+    cache_hit: bool
+    attempts: int  # HTTP attempts (0 for cache hits)
+    error: str | None  # final fault category, None when a decision came out
+
+
+_COLUMNS = tuple(f.name for f in fields(CallRecord))
+_ROW = attrgetter(*_COLUMNS)  # dataclasses.astuple deep-copies: many times slower
+_INSERT = f"INSERT INTO llm_call ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMUsage:
+    """LLM totals of a run (`RunResult.llm`)."""
+
+    calls: int
+    cache_hits: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float  # price of the tokens of calls sent to a server
+    cached_cost_usd: float  # price of the tokens answered from the cache (not paid again)
+    errors: dict[str, int] = field(default_factory=dict)  # failed calls by fault category
+    retries: dict[str, int] = field(default_factory=dict)  # retried transient faults
+    latency_s: float = 0.0  # summed wall time of calls sent to a server
+
+    @property
+    def prompt_tokens_per_call(self) -> float:
+        return self.prompt_tokens / self.calls if self.calls else 0.0
+
+
+class UsageLog:
+    """Collects call records and running totals for one run."""
+
+    def __init__(self) -> None:
+        self._pending: list[CallRecord] = []
+        self._calls = 0
+        self._hits = 0
+        self._prompt = 0
+        self._completion = 0
+        self._cost = 0.0
+        self._cached_cost = 0.0
+        self._latency = 0.0
+        self._errors: Counter[str] = Counter()
+        self._retries: Counter[str] = Counter()
+
+    def add(self, record: CallRecord, retries: dict[str, int] | None = None) -> None:
+        self._pending.append(record)
+        self._calls += 1
+        self._prompt += record.prompt_tokens
+        self._completion += record.completion_tokens
+        if record.cache_hit:
+            self._hits += 1
+            self._cached_cost += record.cost
+        else:
+            self._cost += record.cost
+            self._latency += record.latency_s
+        if record.error is not None:
+            self._errors[record.error] += 1
+        if retries:
+            self._retries.update(retries)
+
+    @property
+    def calls(self) -> int:
+        return self._calls
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        """Append the records not yet written to `llm_call`, in simulated-time order."""
+        if not self._pending:
+            return
+        rows = sorted(self._pending, key=lambda r: (r.sim_time, r.agent_id, r.activation, r.purpose))
+        self._pending = []
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        conn.executemany(_INSERT, [_ROW(r) for r in rows])
+        if own:
+            conn.execute("COMMIT")
+
+    def state(self) -> dict[str, Any]:
+        """The running totals as JSON, for checkpoints (after `write()`: records are rows)."""
+        if self._pending:
+            raise RuntimeError("Write the pending LLM call records before taking the usage state.")
+        return asdict(self.totals())
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from totals saved by `state()`."""
+        u = LLMUsage(**state)
+        self._calls, self._hits = u.calls, u.cache_hits
+        self._prompt, self._completion = u.prompt_tokens, u.completion_tokens
+        self._cost, self._cached_cost, self._latency = u.cost_usd, u.cached_cost_usd, u.latency_s
+        self._errors, self._retries = Counter(u.errors), Counter(u.retries)
+
+    def totals(self) -> LLMUsage:
+        return LLMUsage(
+            calls=self._calls,
+            cache_hits=self._hits,
+            prompt_tokens=self._prompt,
+            completion_tokens=self._completion,
+            cost_usd=self._cost,
+            cached_cost_usd=self._cached_cost,
+            errors=dict(sorted(self._errors.items())),
+            retries=dict(sorted(self._retries.items())),
+            latency_s=self._latency,
+        )

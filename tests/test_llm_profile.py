@@ -1,0 +1,91 @@
+"""LLM model profiles: the bundled examples load, bad keys and values name file and key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from engine_helpers import small_population
+
+from oasis_des.llm.policy import LLMPolicy
+from oasis_des.llm.profile import DEFAULT_ACTIONS, DUMMY_API_KEY, LLMProfile, ProfileError
+from oasis_des.policies.profiles import find_profile, load_policy
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "p.toml"
+    path.write_text('kind = "openai"\nmodel = "m"\nbase_urls = ["http://127.0.0.1:9/v1"]\n' + text)
+    return path
+
+
+def parse(path: Path) -> LLMProfile:
+    with open(path, "rb") as f:
+        return LLMProfile.from_toml(path, tomllib.load(f))
+
+
+@pytest.mark.parametrize("name", ["openai", "vllm"])
+def test_bundled_profiles_load_as_llm_policies(name: str) -> None:
+    policy = load_policy(name, small_population(5), kind="twitter", seed=0)
+    assert isinstance(policy, LLMPolicy)
+    assert policy.profile.name == name and policy.concurrency == policy.profile.concurrency >= 1
+    assert policy.profile.price_input_per_mtok >= 0 and policy.profile.timeout_s > 0
+
+
+def test_keys_used_by_outside_tests_are_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, 'api_key_env = "MY_KEY"\nconcurrency = 5\ntimeout_s = 2.5\nmax_retries = 0\n'
+                 'temperature = 0.2\nmax_tokens = 64\nseed = 7\n'
+                 'price_input_per_mtok = 2.0\nprice_output_per_mtok = 8.0\n')
+    p = parse(path)
+    assert (p.concurrency, p.timeout_s, p.max_retries, p.seed, p.max_tokens) == (5, 2.5, 0, 7, 64)
+    assert p.cost(1_000_000, 500_000) == pytest.approx(2.0 + 4.0)
+    assert p.allowed_actions("reddit") == DEFAULT_ACTIONS["reddit"]
+
+
+def test_missing_key_env_gives_the_dummy_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = parse(write(tmp_path, 'api_key_env = "OASIS_TEST_NO_SUCH_KEY"\n'))
+    monkeypatch.delenv("OASIS_TEST_NO_SUCH_KEY", raising=False)
+    assert p.api_key() == DUMMY_API_KEY
+    monkeypatch.setenv("OASIS_TEST_NO_SUCH_KEY", "sk-123")
+    assert p.api_key() == "sk-123"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("base_url = 'x'\n", r"unknown key 'base_url'. Did you mean 'base_urls'\?"),
+        ("concurrency = 0\n", r"key 'concurrency' = 0 is invalid; expected an integer >= 1"),
+        ("timeout_s = 'slow'\n", r"key 'timeout_s' = 'slow' is invalid"),
+        ("[prompt]\nmemory_tokns = 3\n", r"unknown key 'prompt.memory_tokns'. Did you mean 'prompt.memory_tokens'"),
+        ("[prompt]\nsystem_template = 'nope.txt'\n", r"prompt.system_template': file .*nope.txt does not exist"),
+        ("[actions]\ntwitter = ['like_post', 'fly']\n", r"actions.twitter': 'fly' is not an agent action"),
+        ("[actions]\nmastodon = ['like_post']\n", r"unknown key 'actions.mastodon'"),
+    ],
+)
+def test_bad_profiles_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ProfileError, match=message) as info:
+        parse(path)
+    assert str(path) in str(info.value)
+
+
+def test_model_and_urls_are_required(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('kind = "openai"\nmodel = "m"\n')
+    with pytest.raises(ProfileError, match="missing key 'base_urls'"):
+        parse(path)
+
+
+def test_profile_actions_restrict_the_tools(tmp_path: Path) -> None:
+    path = write(tmp_path, "[actions]\ntwitter = ['like_post', 'do_nothing']\n")
+    policy = load_policy(str(path), small_population(3), kind="twitter", seed=0)
+    assert isinstance(policy, LLMPolicy)
+    assert [t["function"]["name"] for t in policy.tools.schemas or []] == ["like_post", "do_nothing"]
+
+
+def test_unknown_policy_kind_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('kind = "anthropic"\n')
+    with pytest.raises(ValueError, match="unknown policy kind 'anthropic'.*'openai'"):
+        load_policy(str(path), small_population(3), kind="twitter", seed=0)
+    assert find_profile("openai").name == "openai.toml"
