@@ -52,3 +52,54 @@ def test_herd_effect_quick(tmp_path: Path) -> None:
     for name in ("score_distribution", "change_over_time"):
         ET.parse(tmp_path / "figures" / f"{name}.svg")
 
+
+
+def test_polarization_quick(tmp_path: Path) -> None:
+    stdout = quick("polarization", tmp_path)
+    assert "cross_share" in stdout
+    cells = {(m, r) for m in ("bounded_confidence", "backfire")
+             for r in ("random", "twitter", "embedding")}
+    summary = rows(tmp_path / "tables" / "summary.csv")
+    assert {(r["model"], r["recommender"]) for r in summary} == cells
+    assert all(0 <= float(r["cross_share"]) <= 1 for r in summary)
+    assert "backfire = true" in (tmp_path / "backfire.toml").read_text()
+    latent = rows(tmp_path / "tables" / "latent_over_time.csv")
+    assert {r["hour"] for r in latent} == {"0.0", "1.0", "2.0", "3.0"}
+    # Every run starts from the same population, so the opinions at hour 0 agree.
+    assert len({(r["variance"], r["extremity"]) for r in latent if r["hour"] == "0.0"}) == 1
+    runs = rows(tmp_path / "tables" / "runs.csv")
+    assert len({r["digest"] for r in runs}) == len(cells)
+    for name in ("latent_variance", "written_bimodality", "cross_exposure"):
+        ET.parse(tmp_path / "figures" / f"{name}.svg")
+
+
+def test_activation_timing_quick(tmp_path: Path) -> None:
+    stdout = quick("activation_timing", tmp_path)
+    assert "mean_virality" in stdout
+    summary = {r["condition"]: r for r in rows(tmp_path / "tables" / "summary.csv")}
+    assert list(summary) == ["tick 1 min", "tick 3 min", "tick 15 min", "tick 60 min",
+                             "profile Poisson", "flat Poisson", "bursty"]
+    assert all(r["seeds"] == "2" for r in summary.values())
+    # An agent acts at most once per tick: hour-long ticks lose activations.
+    assert float(summary["tick 60 min"]["activations"]) < float(summary["tick 1 min"]["activations"])
+    found = rows(tmp_path / "tables" / "cascades.csv")
+    assert found and all(int(r["scale"]) >= 2 and int(r["depth"]) >= 1 for r in found)
+    hourly = rows(tmp_path / "tables" / "hourly.csv")
+    assert {(r["condition"], r["hour"]) for r in hourly} == {
+        (c, f"{h:.1f}") for c in summary for h in range(4)}
+    for name in ("cascade_sizes", "cascade_depths", "activations", "stance_variance"):
+        ET.parse(tmp_path / "figures" / f"{name}.svg")
+
+
+def test_scale_quick(tmp_path: Path) -> None:
+    stdout = quick("scale", tmp_path)
+    assert "per simulated hour" in stdout
+    table = rows(tmp_path / "tables" / "scale.csv")
+    assert [int(r["agents"]) for r in table] == [1000, 10000]
+    for r in table:
+        assert int(r["activations"]) > 0 and float(r["run_s"]) > 0
+        assert float(r["peak_rss_mib"]) >= float(r["peak_rss_mib_setup"]) > 0
+    assert int(table[1]["follows"]) > int(table[0]["follows"])
+    assert not list((tmp_path / "runs").iterdir())  # databases are removed unless --keep-runs
+    for name in ("wall_time", "peak_memory"):
+        ET.parse(tmp_path / "figures" / f"{name}.svg")
