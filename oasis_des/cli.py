@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import Sequence
 
@@ -17,21 +18,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"oasis-des {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from oasis_des.agents.commands import register as register_personas
+    from oasis_des.analysis.commands import register as register_report
     from oasis_des.engine.commands import register as register_run
+    from oasis_des.llm.commands import register as register_llm
+    from oasis_des.sweep.commands import register as register_sweep
 
     register_run(sub)
     register_personas(sub)
+    register_llm(sub)
+    register_report(sub)
+    register_sweep(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from oasis_des.engine.gateway import PolicyAbort
+
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
-        print(f"oasis-des: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, sqlite3.Error, PolicyAbort) as exc:
+        print(f"oasis-des: error: {error_message(exc)}", file=sys.stderr)
         return 2
+
+
+def error_message(exc: BaseException, limit: int = 2000) -> str:
+    """One line for the user: the error's own message (database errors say "database"),
+    cut to `limit` characters so that a hostile value cannot flood the terminal."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.Error) and "database" not in text.lower():
+        text = f"database error: {text}"
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 if __name__ == "__main__":

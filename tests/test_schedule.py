@@ -6,28 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import simpy
 
 from oasis_des.engine import schedule
 
 
-def collect(make_process, agents: int) -> dict[int, list[float]]:  # type: ignore[no-untyped-def]
-    env = simpy.Environment()
-    times: dict[int, list[float]] = {a: [] for a in range(agents)}
-    make_process(env, lambda a: times[a].append(env.now))
-    env.run()
-    return times
+def times_of(clock: schedule.AgentClock, agents: int, duration: float) -> dict[int, list[float]]:
+    return {a: schedule.activation_times(clock, a, start=0.0, until=duration) for a in range(agents)}
 
 
 def test_poisson_count_matches_rate() -> None:
     rate, duration, agents = 2.0, 60 * 200.0, 20  # 2/h over 200 h: 400 expected per agent
-    times = collect(
-        lambda env, act: [
-            env.process(schedule.poisson_process(env, a, rate, duration=duration, seed=1, activate=act))
-            for a in range(agents)
-        ],
-        agents,
-    )
+    times = times_of(schedule.PoissonClock(np.full(agents, rate), seed=1), agents, duration)
     counts = np.array([len(t) for t in times.values()])
     expected = rate * duration / 60
     assert abs(counts.mean() - expected) < 4 * np.sqrt(expected / agents)
@@ -41,15 +30,7 @@ def test_profile_poisson_follows_the_hourly_profile() -> None:
     activity[:, 20] = 3.0
     profile = schedule.ActivityProfile(activity, start_hour=0.0)
     duration = 60 * 24 * 30.0  # 30 days
-    times = collect(
-        lambda env, act: [
-            env.process(
-                schedule.profile_poisson_process(env, a, profile, duration=duration, seed=2, activate=act)
-            )
-            for a in range(10)
-        ],
-        10,
-    )
+    times = times_of(schedule.ProfileClock(profile, seed=2, until=duration), 10, duration)
     hours = np.array([int(t / 60) % 24 for ts in times.values() for t in ts])
     per_hour = np.bincount(hours, minlength=24)
     assert set(np.flatnonzero(per_hour)) <= {8, 9, 10, 11, 20}
@@ -60,12 +41,8 @@ def test_profile_poisson_follows_the_hourly_profile() -> None:
 
 def test_bursty_has_the_mean_rate_but_heavy_tailed_gaps() -> None:
     rate, duration = 1.0, 60 * 2000.0
-    times = collect(
-        lambda env, act: env.process(
-            schedule.bursty_process(env, 0, rate, alpha=1.5, duration=duration, seed=3, activate=act)
-        ),
-        1,
-    )[0]
+    clock = schedule.BurstyClock(np.array([rate]), alpha=1.5, seed=3)
+    times = schedule.activation_times(clock, 0, start=0.0, until=duration)
     gaps = np.diff(times)
     # Pareto(1.5) has a finite mean (60 min here) but infinite variance: bursts and long waits.
     assert 0.6 * 60 < gaps.mean() < 1.6 * 60
@@ -73,52 +50,39 @@ def test_bursty_has_the_mean_rate_but_heavy_tailed_gaps() -> None:
     assert np.median(gaps) < gaps.mean()
 
 
+def test_clocks_continue_from_their_state() -> None:
+    """(time, draw index) is a clock's whole state: resuming from it gives the same times."""
+    clock = schedule.PoissonClock(np.array([3.0]), seed=7)
+    whole = schedule.activation_times(clock, 0, start=0.0, until=600.0)
+    state = clock.next(0, 0.0, 0)
+    for _ in range(4):
+        assert state is not None
+        state = clock.next(0, state[0], state[1])
+    assert state is not None and state[0] == whole[4]
+
+
 def test_stepped_ticks_activate_with_profile_probability() -> None:
     agents, tick = 2000, 3.0
     activity = np.full((agents, 24), 4.0)  # p = 1 - exp(-4 * 3 / 60) per tick
-    profile = schedule.ActivityProfile(activity, start_hour=0.0)
-    env = simpy.Environment()
-    per_tick: list[int] = []
-    fired: list[int] = []
-
-    def activate(a: int) -> None:
-        fired.append(a)
-
-    def counter():  # type: ignore[no-untyped-def]
-        while True:
-            before = len(fired)
-            yield env.timeout(tick)
-            per_tick.append(len(fired) - before)
-
-    env.process(schedule.tick_process(env, profile, tick=tick, duration=300.0, seed=4, activate=activate))
-    env.run(until=300.0)
+    model = schedule.TickModel(schedule.ActivityProfile(activity, start_hour=0.0), tick=tick, seed=4)
+    fired = sum(len(model.activated(step)) for step in range(100))
     p = 1 - np.exp(-4 * tick / 60)
-    assert abs(len(fired) / (agents * 100) - p) < 0.01
+    assert abs(fired / (agents * 100) - p) < 0.01
 
 
 def test_stepped_uses_the_hour_of_the_day() -> None:
     activity = np.zeros((50, 24))
     activity[:, 10] = 60.0  # only at 10:00, almost surely
     profile = schedule.ActivityProfile(activity, start_hour=9.5)  # minute 0 is 09:30
-    env = simpy.Environment()
-    times: list[float] = []
-    env.process(
-        schedule.tick_process(env, profile, tick=3.0, duration=180.0, seed=5, activate=lambda a: times.append(env.now))
-    )
-    env.run()
+    model = schedule.TickModel(profile, tick=3.0, seed=5)
+    times = [step * 3.0 for step in range(60) for _ in model.activated(step)]
     assert times and min(times) >= 30.0 and max(times) < 90.0
 
 
-def test_csv_times_are_replayed_exactly(tmp_path: Path) -> None:
+def test_csv_rows_are_read_sorted(tmp_path: Path) -> None:
     f = tmp_path / "times.csv"
     f.write_text("agent_id,time\n1,5.5\n0,2\n1,700\n")
-    rows = schedule.read_activation_csv(f, 2)
-    assert rows == [(2.0, 0), (5.5, 1), (700.0, 1)]
-    env = simpy.Environment()
-    seen: list[tuple[float, int]] = []
-    env.process(schedule.replay_process(env, rows, duration=600.0, activate=lambda a: seen.append((env.now, a))))
-    env.run()
-    assert seen == [(2.0, 0), (5.5, 1)]
+    assert schedule.read_activation_csv(f, 2) == [(2.0, 0), (5.5, 1), (700.0, 1)]
 
 
 @pytest.mark.parametrize(

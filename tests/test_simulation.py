@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine_helpers import config, small_population
+from oasis_des.engine.config import ConfigError
 from oasis_des.engine.scripted import ScriptedAction, read_script
 from oasis_des.engine.simulation import Simulation
 
@@ -187,3 +189,41 @@ def test_csv_activation_times(tmp_path: Path) -> None:
 def test_stepped_mode_refuses_continuous_models() -> None:
     with pytest.raises(ValueError, match="needs time.mode = 'continuous'"):
         run(seed=1, activation={"model": "poisson"})
+
+
+def test_activation_groups_replace_persona_activity() -> None:
+    """OASIS's 1M set-up: a core activated with a fixed tick probability, the rest rarely."""
+    groups = [{"agents": "0-99", "tick_probability": 0.5}, {"fraction": 0.9, "rate": 0.001}]
+    cfg = config(time={"duration": 60.0}, activation={"groups": groups})
+    sim = Simulation(cfg, population=small_population(400, rate=6.0))
+    sim.run()
+    conn = sim.platform.connection
+    per_agent = np.zeros(400)
+    for table in ("trace", "failed_action"):
+        for uid, count in conn.execute(
+            f"SELECT user_id, COUNT(*) FROM {table} WHERE action = 'refresh' GROUP BY user_id"
+        ):
+            per_agent[uid] += count
+    sim.close()
+    core = per_agent[:100].sum()  # 100 agents x 20 ticks x 0.5
+    assert abs(core - 1000) < 4 * np.sqrt(1000 * 0.5)
+    # The rest: 90% of all agents drawn at 0.001/h (about nothing), the others keep 6/h.
+    rest = per_agent[100:]
+    quiet = (rest == 0).sum()
+    assert 250 <= quiet <= 320  # about 0.9 * 300 agents, minus the core's share
+
+
+@pytest.mark.parametrize(
+    ("group", "message"),
+    [
+        ({"agents": "0-9"}, "exactly one of 'rate'"),
+        ({"agents": "0-9", "rate": 1.0, "tick_probability": 0.1}, "exactly one of 'rate'"),
+        ({"rate": 1.0}, "exactly one of 'agents'"),
+        ({"fraction": 1.5, "rate": 1.0}, r"fraction = 1.5 is out of range"),
+        ({"agents": "9-0", "rate": 1.0}, "ends before it starts"),
+        ({"agents": "0-9", "tick_probability": 1.0}, r"tick_probability in \[0, 1\)"),
+    ],
+)
+def test_activation_group_errors_name_the_key(group: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config(activation={"groups": [group]})

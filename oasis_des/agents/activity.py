@@ -19,6 +19,9 @@ import numpy as np
 HOURS = 24
 OASIS_STEP_MINUTES = 3.0
 DEFAULT_RATE_PER_HOUR = 1.0
+# One activation per simulated second: higher rates only stall continuous-time runs
+# (gaps shorter than the float resolution of the clock).
+MAX_RATE_PER_HOUR = 3600.0
 
 # Relative activity by hour of day (mean 1): quiet nights, a lunchtime bump and an evening
 # peak, the shape reported for Twitter posting across time zones.

@@ -111,7 +111,7 @@ def text_list(value: object, cell: Cell, notes: list[str] | None = None) -> list
     out: list[str] = []
     for item in parsed:
         if isinstance(item, str):
-            out.append(item)
+            out.append(text(item, cell))  # no NUL, no lone surrogates (from "\ud800" escapes)
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
             out.append(str(item))
             if notes is not None:
@@ -123,25 +123,43 @@ def text_list(value: object, cell: Cell, notes: list[str] | None = None) -> list
     return out
 
 
-def number_list(value: object, cell: Cell, length: int) -> list[float]:
-    """Exactly `length` finite non-negative numbers."""
-    expected = f"a list of {length} non-negative numbers"
+def number_list(
+    value: object, cell: Cell, length: int, maximum: float = math.inf
+) -> list[float]:
+    """Exactly `length` finite numbers from 0 to `maximum`."""
+    expected = f"a list of {length} non-negative numbers" + (
+        f" (at most {maximum:g})" if maximum < math.inf else ""
+    )
     parsed = literal(value, cell, expected) if isinstance(value, str) else value
     if not isinstance(parsed, (list, tuple)) or len(parsed) != length:
         raise cell.error(expected, value)
-    if set(map(type, parsed)) <= _NUMBERS and math.isfinite(sum(parsed)) and min(parsed) >= 0:
-        return [float(x) for x in parsed]  # the common case, checked with builtins only
+    try:  # the common case, checked with builtins only (huge integers overflow: slow path)
+        if (
+            set(map(type, parsed)) <= _NUMBERS
+            and math.isfinite(sum(parsed))
+            and min(parsed) >= 0
+            and max(parsed) <= maximum
+        ):
+            return [float(x) for x in parsed]
+    except OverflowError:
+        pass
     out = []
     for item in parsed:
-        if (
-            isinstance(item, bool)
-            or not isinstance(item, (int, float))
-            or not math.isfinite(item)
-            or item < 0
-        ):
+        number = real(item)
+        if number is None or not 0 <= number <= maximum or math.isinf(number):
             raise cell.error(expected, item)
-        out.append(float(item))
+        out.append(number)
     return out
+
+
+def real(value: object) -> float | None:
+    """A number (not a bool) as a float, if a float can hold it; None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer of more than 308 digits
+        return None
 
 
 def text(value: object, cell: Cell, *, required: bool = False) -> str:
@@ -172,8 +190,8 @@ def integer(value: object, cell: Cell, *, minimum: int | None = None) -> int | N
         result = value
     elif isinstance(value, float) and value.is_integer():
         result = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        result = int(value.strip())
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 4000:
+        result = int(value.strip())  # (Python parses at most 4,300 digits)
     if result is None or (minimum is not None and result < minimum):
         bound = "" if minimum is None else f" >= {minimum}"
         raise cell.error(f"an integer{bound}", value)
@@ -184,7 +202,7 @@ def stance_value(value: object, cell: Cell) -> float:
     """A stance: a number in [-1, 1]."""
     try:
         number = float(value) if not isinstance(value, bool) else math.nan  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         number = math.nan
     if not (-1.0 <= number <= 1.0):
         raise cell.error("a stance between -1 and 1", value)

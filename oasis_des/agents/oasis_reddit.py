@@ -36,6 +36,8 @@ def read_reddit_json(path: str | Path, *, seed: int = 0) -> LoadResult:
         ) from None
     except RecursionError:
         raise PersonaFileError(path, "valid JSON nested less deeply", show_got=False) from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise PersonaFileError(path, "numbers of at most 4300 digits", show_got=False) from None
     if not isinstance(data, list):
         raise PersonaFileError(
             path, "a JSON list of user objects (OASIS Reddit format)", got=type(data).__name__

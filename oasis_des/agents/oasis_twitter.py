@@ -26,6 +26,7 @@ from oasis_des.agents import fields
 from oasis_des.agents.activity import (
     DEFAULT_RATE_PER_HOUR,
     HOURS,
+    MAX_RATE_PER_HOUR,
     activity_from_frequency,
     flat_activity,
 )
@@ -102,7 +103,9 @@ def read_twitter_csv(path: str | Path, *, seed: int = 0) -> LoadResult:
             for content in fields.text_list(row[i], cell(POSTS), notes):
                 seed_posts.append((r, content))
         if per_hour is not None and not fields.is_missing(row[columns[PER_HOUR]]):
-            per_hour[r] = fields.number_list(row[columns[PER_HOUR]], cell(PER_HOUR), HOURS)
+            per_hour[r] = fields.number_list(
+                row[columns[PER_HOUR]], cell(PER_HOUR), HOURS, MAX_RATE_PER_HOUR
+            )
             source[r] = _PER_HOUR
         elif frequency is not None and not fields.is_missing(row[columns[FREQUENCY]]):
             frequency[r] = fields.number_list(row[columns[FREQUENCY]], cell(FREQUENCY), HOURS)

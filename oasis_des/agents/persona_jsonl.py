@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from oasis_des.agents import fields
-from oasis_des.agents.activity import HOURS, flat_activity
+from oasis_des.agents.activity import HOURS, MAX_RATE_PER_HOUR, flat_activity
 from oasis_des.agents.errors import PersonaFileError
 from oasis_des.agents.fields import Cell
 from oasis_des.agents.persona_file import LoadResult, check_follow_ids, drawn_stance, interests_for
@@ -86,6 +86,10 @@ def read_jsonl(path: str | Path, *, seed: int = 0) -> LoadResult:
                 raise PersonaFileError(
                     p, "a JSON object nested less deeply", row=row, line=lineno, show_got=False
                 ) from None
+            except ValueError:  # an integer of more than 4,300 digits
+                raise PersonaFileError(
+                    p, "numbers of at most 4300 digits", row=row, line=lineno, show_got=False
+                ) from None
             if not isinstance(record, dict):
                 raise PersonaFileError(
                     p,
@@ -110,6 +114,7 @@ def read_jsonl(path: str | Path, *, seed: int = 0) -> LoadResult:
 
 
 _NUMBERS = frozenset((int, float))
+_FLOAT = frozenset((float,))  # fast paths: integers may be too large for a float
 
 
 class _Columns:
@@ -167,24 +172,27 @@ class _Columns:
                 value = fields.text(value, self.cell(row, key), required=key == "user_name")
             column.append(value)
         if (value := record.get("stance")) is not None:
-            if type(value) not in _NUMBERS:
-                fields.stance_value(value, self.cell(row, "stance"))
+            if type(value) is not float:
+                value = fields.stance_value(value, self.cell(row, "stance"))
             self.stance_rows.append(row)
             self.stance.append(value)
         if (value := record.get("activity")) is not None:
             self.activity_rows.append(row)
             if type(value) in _NUMBERS:
-                self.activity.extend([value] * HOURS)
-            elif type(value) is list and len(value) == HOURS and set(map(type, value)) <= _NUMBERS:
-                self.activity.extend(value)
-            else:
-                self.activity.extend(fields.number_list(value, self.cell(row, "activity"), HOURS))
+                value = [value] * HOURS
+            if not (
+                type(value) is list and len(value) == HOURS and set(map(type, value)) <= _FLOAT
+            ):
+                value = fields.number_list(
+                    value, self.cell(row, "activity"), HOURS, MAX_RATE_PER_HOUR
+                )
+            self.activity.extend(value)
         if (value := record.get("interests")) is not None:
             self.interest_rows.append(row)
             if (
                 type(value) is list
                 and len(value) == len(self.topics)
-                and set(map(type, value)) <= _NUMBERS
+                and set(map(type, value)) <= _FLOAT
             ):
                 self.interests.extend(value)
             else:
@@ -205,8 +213,6 @@ class _Columns:
         if (value := record.get("posts")) is not None:
             if careful or not (type(value) is list and set(map(type, value)) <= {str}):
                 value = fields.text_list(value, self.cell(row, "posts"))
-                for text in value:
-                    fields.text(text, self.cell(row, "posts"))
             self.posts.extend((row, text) for text in value)
         traits = record.get("traits", {})
         if type(traits) is not dict:
@@ -255,10 +261,10 @@ class _Columns:
         rows = np.frombuffer(self.activity_rows, dtype=np.int64)
         self._check(
             rows,
-            ~(np.isfinite(given) & (given >= 0)).all(axis=1),
+            ~(np.isfinite(given) & (given >= 0) & (given <= MAX_RATE_PER_HOUR)).all(axis=1),
             given,
             "activity",
-            "a non-negative number of activations per hour, or 24 of them",
+            f"a number of activations per hour from 0 to {MAX_RATE_PER_HOUR:g}, or 24 of them",
         )
         activity[rows] = given
         if len(rows) < n:
@@ -389,15 +395,16 @@ def _interests(value: object, cell: Cell, topics: list[str]) -> list[float]:
         for key, weight in value.items():
             if key not in topics:
                 raise cell.error(f"topic names among {', '.join(topics)}", key)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            if (number := fields.real(weight)) is None:
                 raise cell.error(expected, weight)
-            out[topics.index(key)] = float(weight)
+            out[topics.index(key)] = number
         return out
     if isinstance(value, list) and len(value) == len(topics):
-        for weight in value:
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        weights = [fields.real(w) for w in value]
+        for weight, number in zip(value, weights):
+            if number is None:
                 raise cell.error(expected, weight)
-        return [float(w) for w in value]
+        return weights  # type: ignore[return-value]
     raise cell.error(expected, value)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any, TextIO
 
 from oasis_des.engine.config import Config, load_config, parse_duration
 from oasis_des.engine.simulation import Progress, RunResult, Simulation
+from oasis_des.llm.usage import LLMUsage
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -26,8 +28,22 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--platform", choices=("twitter", "reddit"), help="platform kind")
     p.add_argument("--personas", help="persona file (OASIS Twitter CSV, Reddit JSON, or JSONL)")
     p.add_argument("--model", help="model profile name in models/ or path to a profile file")
+    p.add_argument("--llm-cache", help="record/replay cache file of LLM answers (SQLite)")
+    p.add_argument("--llm-cache-mode", choices=("record", "replay", "auto", "off"),
+                   help="record: always call and store; replay: only stored answers (a miss "
+                   "stops the run); auto (default): stored if present, else call and store")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run)
+
+    r = sub.add_parser(
+        "resume",
+        help="Continue a stopped or killed run from its last checkpoint.",
+        description="Continue a run from the checkpoint in its database; it ends exactly as "
+        "an uninterrupted run would (same digest).",
+    )
+    r.add_argument("database", help="the run's SQLite database")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(handler=_resume)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -50,6 +66,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sections.setdefault("platform", {})["kind"] = args.platform
     if args.model is not None:
         sections.setdefault("policy", {})["model"] = args.model
+    if args.llm_cache is not None:
+        sections.setdefault("llm", {})["cache"] = args.llm_cache
+    if args.llm_cache_mode is not None:
+        sections.setdefault("llm", {})["cache_mode"] = args.llm_cache_mode
     return config.override(**sections) if sections else config
 
 
@@ -60,8 +80,9 @@ class ProgressBar:
     line is printed at every tenth of the run.
     """
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        # sys.stderr when the bar is made, not when this module was imported (tests swap it).
+        self.stream = stream = stream if stream is not None else sys.stderr
         self.width = width
         self.live = stream.isatty()
         self._last_wall = -1.0
@@ -107,21 +128,68 @@ def summary(result: RunResult) -> str:
         f"({result.run_actions / max(result.wall_seconds, 1e-9):,.0f}/s; "
         f"{result.setup_actions:,} sign-up and seed rows before)",
         f"decision batches {g.batches:,} (mean {g.mean_batch:.1f}, max {g.max_batch})",
+        *([llm_summary(result.llm)] if result.llm is not None else []),
         f"digest           {result.digest}",
         f"database         {result.db_path}",
     ]
     return "\n".join(lines)
 
 
+def llm_summary(u: LLMUsage) -> str:
+    """LLM calls, tokens, cost and faults in a few lines."""
+    lines = [(
+        f"llm calls        {u.calls:,} ({u.cache_hits:,} from the cache); tokens "
+        f"{u.prompt_tokens:,} in ({u.prompt_tokens_per_call:,.0f}/call), "
+        f"{u.completion_tokens:,} out; cost ${u.cost_usd:.4f} "
+        f"(cached ${u.cached_cost_usd:.4f})"
+    )]
+    if u.errors:
+        lines.append("llm failures     " + ", ".join(f"{k} {v:,}" for k, v in u.errors.items()))
+    if u.retries:
+        lines.append("llm retries      " + ", ".join(f"{k} {v:,}" for k, v in u.retries.items()))
+    return "\n".join(lines)
+
+
 def _run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    sim = Simulation(config)
-    bar = None if args.quiet else ProgressBar()
+    return drive(Simulation(config_from_args(args)), quiet=args.quiet)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    sim = Simulation.resume(args.database)
+    print(f"resuming {sim.db_path} at minute {sim.env.now:g} of {sim.duration:g}", file=sys.stderr)
+    return drive(sim, quiet=args.quiet)
+
+
+def drive(sim: Simulation, *, quiet: bool = False) -> int:
+    """Run `sim` to its end with a progress bar, then print the summary.
+
+    The first Ctrl-C stops the run at its next commit (a checkpoint); a second one stops
+    at once, losing only the stretch since the last commit. Either way the database can
+    be resumed.
+    """
+    bar = None if quiet else ProgressBar()
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sim.request_stop()
+        print("\nstopping at the next commit (Ctrl-C again to stop now)...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
         result = sim.run(progress=bar)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with: oasis-des resume {sim.db_path}", file=sys.stderr)
+        return 130
     finally:
+        signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
         sim.close()
     print(summary(result))
+    if result.sim_time < sim.duration:
+        print(f"stopped at minute {result.sim_time:g}; continue with: "
+              f"oasis-des resume {result.db_path}")
+        return 130
+    if result.db_path != ":memory:":
+        print(f"report: oasis-des report {result.db_path}")
     return 0

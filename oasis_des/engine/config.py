@@ -7,12 +7,17 @@ Errors name the key, the value and what is allowed (and the closest valid key fo
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+
+from oasis_des.agents.activity import MAX_RATE_PER_HOUR
+from oasis_des.platform.actions import encodable, shorten
 
 
 class ConfigError(ValueError):
@@ -24,6 +29,21 @@ class PlatformConfig:
     kind: Literal["twitter", "reddit"] = "twitter"
     # Overrides of PlatformSettings (recommender, show_score, ...), checked by the platform.
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from oasis_des.platform.settings import PlatformSettings
+
+        for name, value in self.settings.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"platform.settings.{name} = {value!r} is not a finite number.")
+            if type(value) is int and not -(2**63) <= value < 2**63:  # SQL parameters
+                raise ConfigError(f"platform.settings.{name} = {value} is not a 64-bit integer.")
+            if isinstance(value, str):
+                _check_text(f"platform.settings.{name}", value)
+        try:  # checked here, so that a bad setting never leaves an output file behind
+            PlatformSettings.for_kind(self.kind, **self.settings)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"platform.settings: {exc}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,12 +66,36 @@ class TimeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ActivationGroup:
+    """Agents whose activity the config sets instead of their persona (e.g. OASIS's 1M runs:
+    1% core users active with probability 0.1 per tick, everyone else 0.01 times an hour)."""
+
+    agents: str = ""  # agent id ranges, e.g. "0-9999"
+    fraction: float = 0.0  # or: a seeded random share of all agents, in (0, 1]
+    rate: float = 0.0  # activations per hour, the same at every hour of the day
+    tick_probability: float = 0.0  # or: the probability of activating at each tick
+
+
+@dataclass(frozen=True, kw_only=True)
 class ActivationConfig:
     # stepped: "profile"; continuous: "poisson", "profile", "bursty" or "csv"
     model: Literal["profile", "poisson", "bursty", "csv"] = "profile"
     rate: float = 0.0  # activations per agent per hour for poisson/bursty; 0 = the agent's mean
     burst_alpha: float = 1.5  # Pareto tail index of bursty inter-event times (> 1)
     csv: str = ""  # file of agent_id,time (minutes) rows for the csv model
+    groups: tuple[ActivationGroup, ...] = ()  # [[activation.groups]]: the first match decides
+
+    def __post_init__(self) -> None:
+        _check_groups(self.groups, "activation.groups")
+        for i, group in enumerate(self.groups):
+            key = f"activation.groups[{i}]"
+            if (group.rate > 0) == (group.tick_probability > 0):
+                raise ConfigError(f"{key} needs exactly one of 'rate' (per hour) or 'tick_probability'.")
+            if group.rate < 0 or not 0 <= group.tick_probability < 1:
+                raise ConfigError(
+                    f"{key}: rate must be >= 0 and tick_probability in [0, 1), got "
+                    f"{group.rate!r} and {group.tick_probability!r}."
+                )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +103,22 @@ class ServerConfig:
     capacity: int = 1  # how many actions the platform serves at once
     service_minutes: float = 0.0  # service time of an action
     per_action: dict[str, float] = field(default_factory=dict)  # overrides by action name
+
+    def __post_init__(self) -> None:
+        from oasis_des.platform.actions import ArgumentError, parse_action
+
+        for name, minutes in self.per_action.items():
+            key = f"server.per_action.{shorten(name)}"
+            try:
+                parse_action(name)
+            except ArgumentError:
+                raise ConfigError(f"{key}: not an action name (e.g. refresh).") from None
+            if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not (
+                0 <= minutes < math.inf
+            ):
+                raise ConfigError(
+                    f"{key} = {shorten(minutes)} is out of range; expected minutes >= 0."
+                )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,8 +128,49 @@ class GatewayConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PolicyGroup:
+    """Agents that use another profile than `policy.model` (policies/router.py)."""
+
+    model: str  # a profile name in models/ or a path to a profile file
+    agents: str = ""  # agent id ranges, e.g. "0-99,150"
+    fraction: float = 0.0  # or: a seeded random share of all agents, in (0, 1]
+
+
+@dataclass(frozen=True, kw_only=True)
 class PolicyConfig:
     model: str = "offline"  # a profile name in models/ or a path to a profile file
+    groups: tuple[PolicyGroup, ...] = ()  # [[policy.groups]]: the first match decides
+
+    def __post_init__(self) -> None:
+        _check_groups(self.groups, "policy.groups")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterviewConfig:
+    """Questions asked of LLM agents at a simulated time (llm/interview.py)."""
+
+    time: float  # simulated minutes (or e.g. "2h")
+    agents: str  # agent id ranges, e.g. "0-4,9"
+    question: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMConfig:
+    cache: str = ""  # record/replay cache file of LLM answers (SQLite); "" = none
+    cache_mode: Literal["off", "record", "replay", "auto"] = "auto"
+    remember_interviews: bool = False  # interview answers enter the agent's memory
+    interviews: tuple[InterviewConfig, ...] = ()  # [[llm.interviews]]
+
+    def __post_init__(self) -> None:
+        from oasis_des.agents.selection import parse_agents
+
+        for i, item in enumerate(self.interviews):
+            try:
+                parse_agents(item.agents, f"llm.interviews[{i}].agents")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            if item.time < 0:
+                raise ConfigError(f"llm.interviews[{i}].time = {item.time!r} is negative.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +194,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     script: ScriptConfig = field(default_factory=ScriptConfig)
 
@@ -101,16 +203,24 @@ class Config:
         return _build(type(self), dict(sections), "", base=self)
 
 
+# Far beyond any run that fits in memory; a typo (1e10 agents) gets an error, not a MemoryError.
+MAX_AGENTS = 100_000_000
+
 # Ranges checked after types: key -> (predicate, what is allowed).
 _RANGES: dict[str, tuple[Any, str]] = {
-    "population.agents": (lambda v: v >= 1, "an integer >= 1"),
+    "seed": (lambda v: -(2**63) <= v < 2**64, "a 64-bit integer"),
+    "population.agents": (lambda v: 1 <= v <= MAX_AGENTS, f"an integer from 1 to {MAX_AGENTS:,}"),
     "time.duration": (lambda v: v > 0, "a duration > 0 (minutes, or e.g. '24h')"),
     "time.tick": (lambda v: v > 0, "a number of minutes > 0"),
+    "time.start_time": (lambda v: _is_datetime(v), "an ISO datetime like '2024-01-01T08:00:00'"),
     "time.k": (lambda v: v > 0, "a number > 0"),
     "time.think_seconds": (lambda v: v >= 0, "a number of seconds >= 0"),
     "time.min_think_seconds": (lambda v: v > 0, "a number of seconds > 0"),
     "time.commit_every": (lambda v: v >= 0, "a number of minutes >= 0"),
-    "activation.rate": (lambda v: v >= 0, "activations per hour >= 0"),
+    "activation.rate": (
+        lambda v: 0 <= v <= MAX_RATE_PER_HOUR,
+        f"activations per hour from 0 to {MAX_RATE_PER_HOUR:g}",
+    ),
     "activation.burst_alpha": (lambda v: v > 1, "a number > 1"),
     "server.capacity": (lambda v: v >= 1, "an integer >= 1"),
     "server.service_minutes": (lambda v: v >= 0, "a number of minutes >= 0"),
@@ -122,13 +232,13 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)?\s*$")
 
 
 def parse_duration(value: Any, key: str = "time.duration") -> float:
-    """Minutes from a number or a string such as '90m', '24h', '2d'."""
+    """Minutes from a number or a string such as '90m', '24h', '2d' (inf if too large)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return _float(value)
     match = _DURATION.match(str(value))
     if not match:
         raise ConfigError(
-            f"{key} = {value!r} is not a duration; use minutes (90) or '90m', '24h', '2d'."
+            f"{key} = {shorten(value)} is not a duration; use minutes (90) or '90m', '24h', '2d'."
         )
     number, unit = float(match.group(1)), match.group(2) or "m"
     return number * {"m": 1.0, "min": 1.0, "h": 60.0, "d": 1440.0}[unit]
@@ -152,9 +262,34 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def _check_groups(groups: Any, name: str) -> None:
+    """Agent groups (agents/selection.py): id ranges or a fraction, fractions summing to <= 1."""
+    from oasis_des.agents.selection import parse_agents
+
+    for i, group in enumerate(groups):
+        key = f"{name}[{i}]"
+        if bool(group.agents) == bool(group.fraction):
+            raise ConfigError(f"{key} needs exactly one of 'agents' (id ranges) or 'fraction'.")
+        if group.agents:
+            try:
+                parse_agents(group.agents, f"{key}.agents")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        elif not 0 < group.fraction <= 1:
+            raise ConfigError(f"{key}.fraction = {group.fraction!r} is out of range; expected (0, 1].")
+    total = sum(g.fraction for g in groups)
+    if total > 1 + 1e-9:
+        raise ConfigError(f"{name}: the fractions add up to {total:g}; at most 1.")
+
+
+def build_config(raw: dict[str, Any]) -> Config:
+    """A Config from nested dicts (e.g. `dataclasses.asdict` of one, read back from JSON)."""
+    return _build(Config, raw, "")
+
+
 def _build(cls: type, raw: Any, prefix: str, base: Any = None) -> Any:
     if not isinstance(raw, dict):
-        raise ConfigError(f"[{prefix.rstrip('.')}] must be a table, got {raw!r}.")
+        raise ConfigError(f"[{prefix.rstrip('.')}] must be a table, got {shorten(raw)}.")
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in fields(cls)}
     values: dict[str, Any] = {}
@@ -179,26 +314,60 @@ def _build(cls: type, raw: Any, prefix: str, base: Any = None) -> Any:
 
 
 def _check(key: str, value: Any, annotation: Any) -> Any:
-    if key == "time.duration":
+    if key == "time.duration" or key.endswith("].time"):
         value = parse_duration(value, key)
     origin = get_origin(annotation)
+    if origin is tuple and is_dataclass(get_args(annotation)[0]):  # a list of tables
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list of tables ([[{key}]]), got {shorten(value)}.")
+        item = get_args(annotation)[0]
+        return tuple(_build(item, v, f"{key}[{i}].") for i, v in enumerate(value))
     if origin is Literal:
         allowed = get_args(annotation)
         if value not in allowed:
             raise ConfigError(
-                f"{key} = {value!r} is not allowed; use one of {', '.join(map(repr, allowed))}."
+                f"{key} = {shorten(value)} is not allowed; "
+                f"use one of {', '.join(map(repr, allowed))}."
             )
         return value
     expected = origin or annotation
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        value = _float(value)
     ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
     if not ok:
         name = getattr(expected, "__name__", str(expected))
-        raise ConfigError(f"{key} = {value!r} has the wrong type; expected {name}.")
+        raise ConfigError(f"{key} = {shorten(value)} has the wrong type; expected {name}.")
+    if expected is float and not math.isfinite(value):
+        raise ConfigError(f"{key} = {value!r} is not a finite number.")
+    if expected is str:
+        _check_text(key, value)
     if key in _RANGES:
         predicate, allowed_text = _RANGES[key]
         if not predicate(value):
-            raise ConfigError(f"{key} = {value!r} is out of range; expected {allowed_text}.")
+            raise ConfigError(f"{key} = {shorten(value)} is out of range; expected {allowed_text}.")
     return value
+
+
+def _check_text(key: str, value: str) -> None:
+    """Texts are paths, names and questions: no NUL (the OS cuts paths there), and UTF-8."""
+    if "\x00" in value or not encodable(value):
+        raise ConfigError(
+            f"{key} = {shorten(value)} is not valid text (NUL characters or unpaired surrogates)."
+        )
+
+
+def _float(number: float) -> float:
+    """A float; integers beyond the float range become inf (and are then refused)."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf
+
+
+def _is_datetime(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 

@@ -5,7 +5,9 @@ earliest pending resolution time (the horizon) was made on an observation taken 
 of them can act, so they cannot influence each other and may be decided together, in
 parallel. The run loop flushes the batch just before simulated time reaches the horizon.
 Decisions are stored on their requests and applied by the agents' processes in simulated
-time order, never in the order in which an (async) policy returned them.
+time order, never in the order in which an (async) policy returned them. With a
+`PolicyRouter` (agent groups), batch policies decide their part of a batch at once and
+async policies theirs concurrently, each with its own concurrency limit when it has one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Decision, Observation
+from oasis_des.policies.router import PolicyRouter
+
+
+class PolicyAbort(RuntimeError):
+    """A policy error that must stop the run instead of becoming a typed failure
+    (e.g. a replay cache miss: the run no longer matches its recording)."""
 
 
 @dataclass(kw_only=True)
@@ -45,9 +53,13 @@ class Gateway:
     """Collects requests and decides them in batches with one policy."""
 
     def __init__(
-        self, policy: BatchPolicy | AsyncPolicy, *, max_batch: int = 0, max_concurrency: int = 16
+        self,
+        policy: BatchPolicy | AsyncPolicy | PolicyRouter,
+        *,
+        max_batch: int = 0,
+        max_concurrency: int = 16,
     ) -> None:
-        if not isinstance(policy, (BatchPolicy, AsyncPolicy)):
+        if not isinstance(policy, (BatchPolicy, AsyncPolicy, PolicyRouter)):
             raise TypeError(f"{type(policy).__name__} has neither decide_batch() nor decide().")
         self.policy = policy
         self.max_batch = max_batch
@@ -75,20 +87,29 @@ class Gateway:
         if not batch:
             return
         observations = [r.observation for r in batch]
-        if isinstance(self.policy, BatchPolicy):
-            decisions = self.policy.decide_batch(observations)
-            in_flight = len(batch)
+        if isinstance(self.policy, PolicyRouter):
+            parts = self.policy.split(observations)
         else:
+            parts = [(self.policy, list(range(len(batch))))]
+        waiting: list[tuple[AsyncPolicy, list[int]]] = []
+        in_flight = 0
+        for policy, positions in parts:
+            if isinstance(policy, BatchPolicy):
+                decisions = policy.decide_batch([observations[i] for i in positions])
+                if len(decisions) != len(positions):
+                    raise RuntimeError(
+                        f"Policy returned {len(decisions)} decisions for {len(positions)} observations."
+                    )
+                for i, decision in zip(positions, decisions):
+                    batch[i].decision = decision
+                in_flight = max(in_flight, len(positions))
+            else:
+                waiting.append((policy, positions))
+        if waiting:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-            decisions = self._loop.run_until_complete(self._decide_async(observations))
-            in_flight = min(len(batch), self.max_concurrency)
-        if len(decisions) != len(batch):
-            raise RuntimeError(
-                f"Policy returned {len(decisions)} decisions for {len(batch)} observations."
-            )
-        for request, decision in zip(batch, decisions):
-            request.decision = decision
+            peak = self._loop.run_until_complete(self._decide_async(batch, waiting))
+            in_flight = max(in_flight, peak)
         s = self.stats
         s.batches += 1
         s.decisions += len(batch)
@@ -96,22 +117,47 @@ class Gateway:
         s.max_in_flight = max(s.max_in_flight, in_flight)
         s.sizes[len(batch)] = s.sizes.get(len(batch), 0) + 1
 
-    async def _decide_async(self, observations: Sequence[Observation]) -> list[Decision]:
-        assert isinstance(self.policy, AsyncPolicy)
-        policy = self.policy
-        limit = asyncio.Semaphore(self.max_concurrency)
+    async def _decide_async(
+        self, batch: Sequence[Request], parts: Sequence[tuple[AsyncPolicy, list[int]]]
+    ) -> int:
+        """Decide the async parts concurrently; return the peak number of calls in flight."""
+        running = peak = 0
 
-        async def one(obs: Observation) -> Decision:
+        async def one(policy: AsyncPolicy, limit: asyncio.Semaphore, request: Request) -> None:
+            nonlocal running, peak
             async with limit:
+                running += 1
+                peak = max(peak, running)
                 try:
-                    return await policy.decide(obs)
+                    request.decision = await policy.decide(request.observation)
+                except PolicyAbort:
+                    raise
                 except Exception as exc:  # a failed call is a typed failure, not a crash
-                    return Decision(action="do_nothing", error=f"{type(exc).__name__}: {exc}")
+                    request.decision = Decision(
+                        action="do_nothing", error=f"{type(exc).__name__}: {exc}"
+                    )
+                finally:
+                    running -= 1
 
-        return list(await asyncio.gather(*(one(o) for o in observations)))
+        tasks = []
+        for policy, positions in parts:
+            # A policy with its own limit (an LLM profile's `concurrency`) uses it.
+            limit = asyncio.Semaphore(getattr(policy, "concurrency", None) or self.max_concurrency)
+            tasks += [asyncio.ensure_future(one(policy, limit, batch[i])) for i in positions]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return peak
 
     def close(self) -> None:
-        """Release the event loop of async policies."""
+        """Let async policies close their connections, then release the event loop."""
         if self._loop is not None:
+            close = getattr(self.policy, "aclose", None)
+            if close is not None:
+                self._loop.run_until_complete(close())
             self._loop.close()
             self._loop = None

@@ -1,24 +1,26 @@
-"""When agents act: activation models as SimPy processes.
+"""When agents act: activation models.
 
-Stepped mode is OASIS's: a tick process activates each agent with the probability its
-24-hour activity profile gives for the tick's hour. Continuous mode gives each agent its
-own point process: homogeneous Poisson, hourly-profile-modulated Poisson (by thinning),
-bursty renewal with Pareto inter-event times, or times read from a CSV file. Every draw is
-a keyed uniform of (seed, purpose, agent, index), so adding an agent shifts nobody else.
+Stepped mode is OASIS's: each tick activates each agent with the probability its 24-hour
+activity profile gives for the tick's hour. Continuous mode gives each agent its own point
+process: homogeneous Poisson, hourly-profile-modulated Poisson (by thinning), bursty
+renewal with Pareto inter-event times, or times read from a CSV file. Every draw is a keyed
+uniform of (seed, purpose, agent, index), so adding an agent shifts nobody else, and a
+model's whole state is a step number or, per agent, (next time, draw index): the engine
+keeps those on its agenda (agenda.py) and a checkpoint saves them.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import math
 from pathlib import Path
-from typing import Callable, Generator, Iterable
+from typing import Protocol
 
 import numpy as np
-import simpy
 
+from oasis_des.platform.actions import shorten
 from oasis_des.rng import keyed_uniforms
-
-Activate = Callable[[int], None]
 
 
 class ActivityProfile:
@@ -37,145 +39,142 @@ class ActivityProfile:
         return self.activity.mean(axis=1)
 
 
-def tick_process(
-    env: simpy.Environment,
-    profile: ActivityProfile,
-    *,
-    tick: float,
-    duration: float,
-    seed: int,
-    activate: Activate,
-) -> Generator[simpy.Event, None, None]:
-    """Stepped mode: each tick, agent a activates with probability 1 - exp(-rate_a(h) * tick/60)."""
-    agents = np.arange(profile.activity.shape[0])
-    step = 0
-    while env.now < duration:
-        rate = profile.activity[:, profile.hour(env.now)]
-        p = 1.0 - np.exp(-rate * tick / 60.0)
-        u = keyed_uniforms(seed, "activation", agents, step)
-        for agent in agents[u < p]:
-            activate(int(agent))
-        step += 1
-        yield env.timeout(tick)
+class TickModel:
+    """Stepped mode: at step n, agent a activates with probability 1 - exp(-rate_a(h) * tick/60),
+    h being the hour of the step's time."""
+
+    def __init__(self, profile: ActivityProfile, *, tick: float, seed: int) -> None:
+        self.profile, self.tick, self.seed = profile, tick, seed
+        self._agents = np.arange(profile.activity.shape[0])
+
+    def activated(self, step: int) -> np.ndarray:
+        """The agents activated at step `step` (time step * tick), in id order."""
+        rate = self.profile.activity[:, self.profile.hour(step * self.tick)]
+        p = 1.0 - np.exp(-rate * self.tick / 60.0)
+        u = keyed_uniforms(self.seed, "activation", self._agents, step)
+        return self._agents[u < p]
 
 
-def poisson_process(
-    env: simpy.Environment,
-    agent: int,
-    rate_per_hour: float,
-    *,
-    duration: float,
-    seed: int,
-    activate: Activate,
-) -> Generator[simpy.Event, None, None]:
-    """Homogeneous Poisson activations of one agent."""
-    if rate_per_hour <= 0:
-        return
-    i = 0
-    while True:
-        gap = -np.log(float(keyed_uniforms(seed, "activation", agent, i))) * 60.0 / rate_per_hour
-        i += 1
-        if env.now + gap >= duration:
-            return
-        yield env.timeout(gap)
-        activate(agent)
+class AgentClock(Protocol):
+    """Continuous mode: one agent's activation times, one at a time.
+
+    `next(agent, after, i)` is the first activation after minute `after` using draws i, i+1,
+    ... of the agent's keyed stream: (time, next draw index), or None if the agent never
+    activates again. The pair (time, i) is all the state an agent's clock has.
+    """
+
+    def next(self, agent: int, after: float, i: int) -> tuple[float, int] | None: ...
 
 
-def profile_poisson_process(
-    env: simpy.Environment,
-    agent: int,
-    profile: ActivityProfile,
-    *,
-    duration: float,
-    seed: int,
-    activate: Activate,
-) -> Generator[simpy.Event, None, None]:
-    """Poisson activations whose rate follows the agent's hourly profile (Lewis-Shedler thinning)."""
-    rates = profile.activity[agent]
-    peak = float(rates.max())
-    if peak <= 0:
-        return
-    i = 0
-    t = env.now
-    while True:
-        u_gap, u_keep = keyed_uniforms(seed, "activation", agent, i, np.arange(2))
-        i += 1
-        t += -np.log(float(u_gap)) * 60.0 / peak
-        if t >= duration:
-            return
-        if u_keep * peak < rates[profile.hour(t)]:
-            yield env.timeout(t - env.now)
-            activate(agent)
+class PoissonClock:
+    """Homogeneous Poisson activations at `rates[agent]` per hour."""
+
+    def __init__(self, rates: np.ndarray, *, seed: int) -> None:
+        self.rates, self.seed = np.asarray(rates, dtype=np.float64), seed
+
+    def next(self, agent: int, after: float, i: int) -> tuple[float, int] | None:
+        rate = float(self.rates[agent])
+        if rate <= 0:
+            return None
+        u = float(keyed_uniforms(self.seed, "activation", agent, i))
+        return after - np.log(u) * 60.0 / rate, i + 1
 
 
-def bursty_process(
-    env: simpy.Environment,
-    agent: int,
-    rate_per_hour: float,
-    *,
-    alpha: float,
-    duration: float,
-    seed: int,
-    activate: Activate,
-) -> Generator[simpy.Event, None, None]:
+class ProfileClock:
+    """Poisson activations whose rate follows the agent's hourly profile (Lewis-Shedler
+    thinning: candidates at the agent's peak rate, each kept with probability rate/peak)."""
+
+    def __init__(self, profile: ActivityProfile, *, seed: int, until: float) -> None:
+        self.profile, self.seed, self.until = profile, seed, until
+        self._peaks = profile.activity.max(axis=1)
+
+    def next(self, agent: int, after: float, i: int) -> tuple[float, int] | None:
+        rates, peak = self.profile.activity[agent], float(self._peaks[agent])
+        if peak <= 0:
+            return None
+        t = after
+        while t < self.until:
+            u_gap, u_keep = keyed_uniforms(self.seed, "activation", agent, i, np.arange(2))
+            i += 1
+            t -= np.log(float(u_gap)) * 60.0 / peak
+            if u_keep * peak < rates[self.profile.hour(t)]:
+                return t, i
+        return None
+
+
+class BurstyClock:
     """Renewal process with Pareto(alpha) gaps of mean 60/rate minutes: bursts and long silences."""
-    if rate_per_hour <= 0:
-        return
-    scale = (alpha - 1.0) / alpha * 60.0 / rate_per_hour  # Pareto x_m giving that mean
-    i = 0
-    while True:
-        u = float(keyed_uniforms(seed, "activation", agent, i))
-        i += 1
-        gap = scale * u ** (-1.0 / alpha)
-        if env.now + gap >= duration:
-            return
-        yield env.timeout(gap)
-        activate(agent)
+
+    def __init__(self, rates: np.ndarray, *, alpha: float, seed: int) -> None:
+        self.rates, self.alpha, self.seed = np.asarray(rates, dtype=np.float64), alpha, seed
+
+    def next(self, agent: int, after: float, i: int) -> tuple[float, int] | None:
+        rate = float(self.rates[agent])
+        if rate <= 0:
+            return None
+        scale = (self.alpha - 1.0) / self.alpha * 60.0 / rate  # Pareto x_m giving that mean
+        u = float(keyed_uniforms(self.seed, "activation", agent, i))
+        return after + scale * u ** (-1.0 / self.alpha), i + 1
+
+
+def activation_times(clock: AgentClock, agent: int, *, start: float, until: float) -> list[float]:
+    """Every activation time of `agent` in [start, until) (for checks and estimates)."""
+    out: list[float] = []
+    state = clock.next(agent, start, 0)
+    while state is not None and state[0] < until:
+        out.append(state[0])
+        state = clock.next(agent, state[0], state[1])
+    return out
 
 
 def read_activation_csv(path: str | Path, n_agents: int) -> list[tuple[float, int]]:
     """(time, agent) pairs from a CSV of `agent_id,time` rows (header optional), sorted."""
     path = Path(path)
-    out: list[tuple[float, int]] = []
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            for row_no, row in enumerate(csv.reader(f), start=1):
-                if not row or (row_no == 1 and row[0].strip() == "agent_id"):
-                    continue
-                if len(row) < 2:
-                    raise ValueError(f"{path}, row {row_no}: expected agent_id,time, got {row!r}.")
-                try:
-                    agent = int(row[0])
-                except ValueError:
-                    raise ValueError(
-                        f"{path}, row {row_no}, field agent_id: expected an integer, got {row[0]!r}."
-                    ) from None
-                try:
-                    time = float(row[1])
-                except ValueError:
-                    raise ValueError(
-                        f"{path}, row {row_no}, field time: expected minutes, got {row[1]!r}."
-                    ) from None
-                if not 0 <= agent < n_agents:
-                    raise ValueError(
-                        f"{path}, row {row_no}, field agent_id: {agent} is not an agent "
-                        f"(0..{n_agents - 1})."
-                    )
-                if time < 0 or time != time:
-                    raise ValueError(f"{path}, row {row_no}, field time: {row[1]!r} is not >= 0.")
-                out.append((time, agent))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"Activation file {path} does not exist.") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: an activation file, not a directory.") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ValueError(f"{path}, line {line}: not UTF-8 text (save the file as UTF-8).") from None
+    out: list[tuple[float, int]] = []
+    row_no = 0
+    try:
+        for row_no, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            if not row or (row_no == 1 and row[0].strip() == "agent_id"):
+                continue
+            if len(row) < 2:
+                raise ValueError(
+                    f"{path}, row {row_no}: expected agent_id,time, got {shorten(row)}."
+                )
+            try:
+                agent = int(row[0])
+            except ValueError:
+                raise ValueError(
+                    f"{path}, row {row_no}, field agent_id: expected an integer, "
+                    f"got {shorten(row[0])}."
+                ) from None
+            try:
+                time = float(row[1])
+            except ValueError:
+                raise ValueError(
+                    f"{path}, row {row_no}, field time: expected minutes, got {shorten(row[1])}."
+                ) from None
+            if not 0 <= agent < n_agents:
+                raise ValueError(
+                    f"{path}, row {row_no}, field agent_id: {agent} is not an agent "
+                    f"(0..{n_agents - 1})."
+                )
+            if not 0 <= time < math.inf:  # NaN fails too
+                raise ValueError(
+                    f"{path}, row {row_no}, field time: {shorten(row[1])} is not a finite "
+                    "time >= 0."
+                )
+            out.append((time, agent))
+    except csv.Error as exc:
+        raise ValueError(f"{path}, row {row_no + 1}: not well-formed CSV ({exc}).") from None
     return sorted(out)
-
-
-def replay_process(
-    env: simpy.Environment, times: Iterable[tuple[float, int]], *, duration: float, activate: Activate
-) -> Generator[simpy.Event, None, None]:
-    """Activations at given times (from data)."""
-    for time, agent in times:
-        if time >= duration:
-            return
-        if time > env.now:
-            yield env.timeout(time - env.now)
-        activate(agent)

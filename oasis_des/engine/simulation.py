@@ -9,6 +9,7 @@ clock except to report how long the run took.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time as wallclock
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -20,15 +21,25 @@ import simpy
 
 from oasis_des import __version__
 from oasis_des.agents.population import Population
+from oasis_des.agents.selection import group_masks
 from oasis_des.engine import schedule
-from oasis_des.engine.config import Config
+from oasis_des.engine import checkpoint
+from oasis_des.engine.agenda import Agenda, Kind
+from oasis_des.engine.config import Config, ConfigError, build_config
 from oasis_des.engine.digest import table_digest
 from oasis_des.engine.gateway import Gateway, GatewayStats
 from oasis_des.engine.scripted import ScriptedAction, read_script
-from oasis_des.platform.actions import ActionType
+from oasis_des.llm.interview import Interviews
+from oasis_des.llm.session import LLMSession
+from oasis_des.llm.usage import LLMUsage
+from oasis_des.platform.actions import ActionType, shorten
 from oasis_des.platform.platform import Platform
-from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
+from oasis_des.platform.store import StorageError, storage_error
+from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Decision, Observation
+from oasis_des.policies.router import PolicyRouter
 from oasis_des.rng import keyed_uniforms
+
+REFRESH = ActionType.REFRESH.value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +56,7 @@ class RunResult:
     digest: str  # SHA-256 of the result tables (see digest.py)
     gateway: GatewayStats
     setup_actions: int = 0  # trace rows written before the run (sign-ups, seed posts)
+    llm: LLMUsage | None = None  # LLM calls, tokens, cost and faults (None: no LLM agents)
 
     @property
     def total_actions(self) -> int:
@@ -75,89 +87,176 @@ class Simulation:
         config: Config,
         *,
         population: Population | None = None,
-        policy: BatchPolicy | AsyncPolicy | None = None,
+        policy: BatchPolicy | AsyncPolicy | PolicyRouter | None = None,
         script: list[ScriptedAction] | None = None,
+        llm: LLMSession | None = None,
+        _checkpoint: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         t = config.time
         self.duration = t.duration
+        resuming = _checkpoint is not None
         # Everything that can fail on user input happens before the output file exists.
         self.population = population if population is not None else _load_population(config)
-        self.policy = policy if policy is not None else _load_policy(config, self.population)
-        self.db_path = _prepare_output(config.output.path, config.output.overwrite)
-        self.env = simpy.Environment()
+        # LLM policies share the record/replay cache and the usage log (llm/session.py).
+        self.llm = llm if llm is not None else LLMSession.open(
+            config.llm.cache, config.llm.cache_mode,
+            remember_interviews=config.llm.remember_interviews,
+        )
+        self.policy = policy if policy is not None else _load_policy(
+            config, self.population, self.llm
+        )
+        start = datetime.fromisoformat(t.start_time)
+        self.profile = schedule.ActivityProfile(
+            _activity(config, self.population), start.hour + start.minute / 60.0
+        )
+        self._ticks = schedule.TickModel(self.profile, tick=t.tick, seed=config.seed)
+        self._clock = self._activation_clock()
+        self._replay_times = (
+            schedule.read_activation_csv(config.activation.csv, len(self.population))
+            if t.mode == "continuous" and config.activation.model == "csv" else []
+        )
+        script = script if script is not None or resuming else _load_script(config)
+        self.db_path = (
+            config.output.path if resuming
+            else _prepare_output(config.output.path, config.output.overwrite)
+        )
+        self.env = simpy.Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
         self.platform = Platform(
             self.db_path,
             config.platform.kind,
             tick=t.tick if t.mode == "stepped" else 1.0,
-            start_time=datetime.fromisoformat(t.start_time),
+            start_time=start,
             k=t.k,
             seed=config.seed,
             **config.platform.settings,
         )
-        _sign_up(self.platform, self.population, config.population.trace_sign_ups)
+        if not resuming:  # the config first: a run killed while signing up can restart
+            self._write_meta()
+            _sign_up(self.platform, self.population, config.population.trace_sign_ups)
         self.gateway = Gateway(
             self.policy,
             max_batch=config.gateway.max_batch,
             max_concurrency=config.gateway.max_concurrency,
         )
         self.server = simpy.Resource(self.env, capacity=config.server.capacity)
+        self._in_service = 0  # actions queued for or held by the server
+        self.agenda = Agenda(self.env)
+        self._register_kinds()
         self._busy: set[int] = set()
         self._activation_index = np.zeros(len(self.population), dtype=np.int64)
         self.activations = 0
         self.skipped = 0
-        start = datetime.fromisoformat(t.start_time)
-        self.profile = schedule.ActivityProfile(
-            self.population.activity, start.hour + start.minute / 60.0
-        )
-        self._start_schedule()
-        for action in script if script is not None else _load_script(config):
-            self.schedule(action)
         self._commit_every = t.commit_every or (t.tick if t.mode == "stepped" else 1.0)
         self._next_commit = self._commit_every
         self._wall = 0.0
         self.events = 0  # SimPy events processed (for overhead measurements)
-        self._write_meta()
+        self.stop_requested = False
+        self._broken = False
+        self.interviews = Interviews(self)
+        if resuming:
+            self._restore(_checkpoint)
+            return
+        self._start_schedule()
+        self.interviews.schedule(config.llm.interviews)
+        for action in script or ():
+            if not self.interviews.take(action):  # questions to LLM agents are asked
+                self.schedule(action)
         self._setup_actions = self._trace_count()
+        with self.platform.store.atomic():
+            self._checkpoint()
+
+    @classmethod
+    def resume(
+        cls,
+        db_path: str | Path,
+        *,
+        population: Population | None = None,
+        policy: BatchPolicy | AsyncPolicy | PolicyRouter | None = None,
+        llm: LLMSession | None = None,
+    ) -> "Simulation":
+        """Continue a stopped run from its last checkpoint (see checkpoint.py).
+
+        The run ends exactly as it would have without the stop. Pass the population and
+        policy again if the run was built with objects rather than from its config.
+        """
+        config, saved = read_checkpoint(db_path)
+        if saved is None:  # stopped before its first commit: nothing of it is kept
+            return cls(config.override(output={"overwrite": True}), population=population,
+                       policy=policy, llm=llm)
+        return cls(config, population=population, policy=policy, llm=llm, _checkpoint=saved)
 
     # -- building ---------------------------------------------------------------------
+    def _register_kinds(self) -> None:
+        """What each agenda entry does (and how its payload is saved in a checkpoint)."""
+        a = self.agenda
+        a.register("tick", Kind(fire=self._tick))
+        a.register("wake", Kind(fire=self._wake))
+        a.register("replay", Kind(fire=self._replay))
+        a.register("script", Kind(
+            fire=lambda act: self._serve(act.agent_id, act.action, act.args),
+            save=lambda act: asdict(act),
+            load=lambda saved: ScriptedAction(**saved),
+        ))
+        a.register("decide", Kind(
+            fire=self._decided,
+            save=lambda p: [p[0], asdict(p[1].decision)],
+            load=lambda saved: (saved[0], _Decided(Decision(**saved[1]))),
+        ))
+
     def _start_schedule(self) -> None:
         cfg, t = self.config.activation, self.config.time
-        env, seed, activate = self.env, self.config.seed, self.activate
         if t.mode == "stepped":
             if cfg.model != "profile":
                 raise ValueError(
                     f"activation.model = {cfg.model!r} needs time.mode = 'continuous'; "
                     "stepped mode activates by the activity profile."
                 )
-            env.process(
-                schedule.tick_process(
-                    env, self.profile, tick=t.tick, duration=self.duration, seed=seed,
-                    activate=activate,
-                )
-            )
-            return
-        if cfg.model == "csv":
-            times = schedule.read_activation_csv(cfg.csv, len(self.population))
-            env.process(schedule.replay_process(env, times, duration=self.duration, activate=activate))
-            return
+            self.agenda.at(0.0, "tick", 0)
+        elif cfg.model == "csv":
+            if self._replay_times:
+                self.agenda.at(self._replay_times[0][0], "replay", 0)
+        else:
+            for agent in range(len(self.population)):
+                self._next_wake(agent, 0.0, 0)
+
+    def _activation_clock(self) -> schedule.AgentClock | None:
+        cfg, seed = self.config.activation, self.config.seed
+        if self.config.time.mode == "stepped" or cfg.model == "csv":
+            return None
         rates = np.full(len(self.population), cfg.rate) if cfg.rate else self.profile.mean_rate()
-        for agent in range(len(self.population)):
-            if cfg.model == "poisson":
-                proc = schedule.poisson_process(
-                    env, agent, float(rates[agent]), duration=self.duration, seed=seed,
-                    activate=activate,
-                )
-            elif cfg.model == "bursty":
-                proc = schedule.bursty_process(
-                    env, agent, float(rates[agent]), alpha=cfg.burst_alpha,
-                    duration=self.duration, seed=seed, activate=activate,
-                )
-            else:
-                proc = schedule.profile_poisson_process(
-                    env, agent, self.profile, duration=self.duration, seed=seed, activate=activate
-                )
-            env.process(proc)
+        if cfg.model == "poisson":
+            return schedule.PoissonClock(rates, seed=seed)
+        if cfg.model == "bursty":
+            return schedule.BurstyClock(rates, alpha=cfg.burst_alpha, seed=seed)
+        return schedule.ProfileClock(self.profile, seed=seed, until=self.duration)
+
+    def _tick(self, step: int) -> None:
+        for agent in self._ticks.activated(step):
+            self.activate(int(agent))
+        following = (step + 1) * self.config.time.tick
+        if following < self.duration:
+            self.agenda.at(following, "tick", step + 1)
+
+    def _wake(self, state: list[int]) -> None:
+        agent, draws = state
+        self.activate(agent)
+        self._next_wake(agent, self.env.now, draws)
+
+    def _next_wake(self, agent: int, after: float, draws: int) -> None:
+        assert self._clock is not None
+        following = self._clock.next(agent, after, draws)
+        if following is not None and following[0] < self.duration:
+            self.agenda.at(following[0], "wake", [agent, following[1]])
+
+    def _replay(self, position: int) -> None:
+        """Activations at times read from a file: every row of this time, then the next."""
+        times, now = self._replay_times, self.env.now
+        while position < len(times) and times[position][0] <= now:
+            self.activate(times[position][1])
+            position += 1
+        if position < len(times) and times[position][0] < self.duration:
+            self.agenda.at(times[position][0], "replay", position)
 
     def schedule(self, action: ScriptedAction) -> None:
         """Run a scripted action at its simulated time (no thinking, through the server)."""
@@ -165,11 +264,7 @@ class Simulation:
             raise ValueError(f"Scripted action for unknown agent {action.agent_id}.")
         if action.time < self.env.now:
             raise ValueError(f"Scripted action at {action.time} is in the past (now {self.env.now}).")
-        self.env.process(self._scripted(action))
-
-    def _scripted(self, action: ScriptedAction) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(action.time - self.env.now)
-        yield from self._perform(action.agent_id, action.action, action.args)
+        self.agenda.at(action.time, "script", action)
 
     # -- agents -----------------------------------------------------------------------
     def activate(self, agent: int) -> None:
@@ -179,39 +274,35 @@ class Simulation:
             return
         self._busy.add(agent)
         self.activations += 1
-        self.env.process(self._activation(agent))
-
-    def _activation(self, agent: int) -> Generator[simpy.Event, Any, None]:
         index = int(self._activation_index[agent])
         self._activation_index[agent] = index + 1
-        observation = yield from self._served(ActionType.REFRESH.value, lambda: self._observe(agent, index))
-        now = self.env.now
-        request = self.gateway.submit(observation, now + self._think(agent, index))
-        yield self.env.timeout(request.resolve_at - now)
+        self._serve(agent, REFRESH, {}, lambda feed: self._observed(agent, index, feed))
+
+    def _observed(self, agent: int, index: int, feed: dict[str, Any]) -> None:
+        """The agent has read its feed: ask for a decision, effective after its think time."""
+        observation = self._observe(agent, index, feed)
+        request = self.gateway.submit(observation, self.env.now + self._think(agent, index))
+        self.agenda.at(request.resolve_at, "decide", (agent, request))
+
+    def _decided(self, pending: tuple[int, Any]) -> None:
+        agent, request = pending
         decision = request.decision
         assert decision is not None, "the run loop flushes the gateway before the horizon"
         if decision.error is None:
-            yield from self._perform(agent, decision.action, decision.args)
+            self._serve(agent, decision.action, decision.args, lambda _: self._busy.discard(agent))
         else:
             self._record_policy_failure(agent, decision.error)
-        self._busy.discard(agent)
+            self._busy.discard(agent)
 
-    def _observe(self, agent: int, index: int) -> Observation:
-        feed = self.platform.execute(agent, ActionType.REFRESH)
+    def _observe(self, agent: int, index: int, feed: dict[str, Any]) -> Observation:
         posts = tuple(feed.get("posts", ()))
-        authors = sorted({p["user_id"] for p in posts} - {agent})
+        authors = {p["user_id"] for p in posts} - {agent}
         following: frozenset[int] = frozenset()
         muted: frozenset[int] = frozenset()
-        if authors:
-            conn, marks = self.platform.connection, ",".join("?" * len(authors))
-            following = frozenset(r[0] for r in conn.execute(
-                f"SELECT followee_id FROM follow WHERE follower_id = ? AND followee_id IN ({marks})",
-                (agent, *authors),
-            ))
-            muted = frozenset(r[0] for r in conn.execute(
-                f"SELECT mutee_id FROM mute WHERE muter_id = ? AND mutee_id IN ({marks})",
-                (agent, *authors),
-            ))
+        if authors:  # the refresh has just looked these up: no queries here
+            followees, mutees = self.platform.feed_index.relations(agent)
+            following = frozenset(authors.intersection(followees))
+            muted = frozenset(authors & mutees)
         liked, disliked, reposted = self._engaged(agent, [p["post_id"] for p in posts])
         return Observation(
             agent_id=agent, time=self.env.now, activation=index, posts=posts,
@@ -245,28 +336,40 @@ class Simulation:
         seconds = max(t.min_think_seconds, -np.log(u) * t.think_seconds)
         return self.platform.clock.real_to_sim(seconds)
 
-    def _perform(
-        self, agent: int, action: str, args: dict[str, Any]
-    ) -> Generator[simpy.Event, Any, None]:
-        yield from self._served(action, lambda: self.platform.execute(agent, action, **args))
-
-    def _served(self, action: str, work: Callable[[], Any]) -> Generator[simpy.Event, Any, Any]:
-        """Queue for the platform server, hold it for the action's service time, then act.
+    def _serve(
+        self, agent: int, action: str, args: dict[str, Any],
+        then: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Have the platform server do an action, then call `then` with its result.
 
         An action with no service time that finds a free server is done at once: that is
-        what the server would do, without two scheduling events per action.
+        what the server would do, without scheduling events. Otherwise it queues for the
+        server (a SimPy resource) and holds it for the action's service time.
         """
         server = self.config.server
         service = server.per_action.get(action, server.service_minutes)
         if service <= 0 and self.server.count < self.server.capacity and not self.server.queue:
             self.platform.now = self.env.now
-            return work()
+            result = self.platform.execute(agent, action, **args)
+            if then is not None:
+                then(result)
+            return
+        self._in_service += 1
+        self.env.process(self._queued(agent, action, args, service, then))
+
+    def _queued(
+        self, agent: int, action: str, args: dict[str, Any], service: float,
+        then: Callable[[dict[str, Any]], None] | None,
+    ) -> Generator[simpy.Event, Any, None]:
         with self.server.request() as slot:
             yield slot
             if service > 0:
                 yield self.env.timeout(service)
             self.platform.now = self.env.now
-            return work()
+            result = self.platform.execute(agent, action, **args)
+        self._in_service -= 1
+        if then is not None:
+            then(result)
 
     def _record_policy_failure(self, agent: int, error: str) -> None:
         self.platform.now = self.env.now
@@ -276,7 +379,19 @@ class Simulation:
     def run(
         self, until: float | None = None, progress: Callable[[Progress], None] | None = None
     ) -> RunResult:
-        """Advance to simulated minute `until` (default: the configured duration)."""
+        """Advance to simulated minute `until` (default: the configured duration).
+
+        Every `commit_every` minutes the stretch is committed with a checkpoint. If anything
+        raises (or the process dies) the uncommitted stretch is rolled back: the database
+        then holds the last checkpoint, and `Simulation.resume` continues from it (this
+        object cannot). `request_stop()` (e.g. from a Ctrl-C handler) ends the run at the
+        next commit.
+        """
+        if self._broken:
+            raise RuntimeError(
+                f"This run failed earlier; continue it from its database with "
+                f"Simulation.resume({self.db_path!r}) or `oasis-des resume {self.db_path}`."
+            )
         stop = self.duration if until is None else min(float(until), self.duration)
         env, gateway, conn = self.env, self.gateway, self.platform.connection
         started = wallclock.perf_counter()
@@ -289,22 +404,84 @@ class Simulation:
                     gateway.flush()
                 if nxt >= stop:
                     break
-                if nxt >= self._next_commit:
-                    conn.execute("COMMIT")
-                    conn.execute("BEGIN")
+                if nxt >= self._next_commit and self._in_service == 0:
                     while self._next_commit <= nxt:
                         self._next_commit += self._commit_every
+                    self._commit(started)
                     if progress is not None:
                         progress(self._progress(nxt, started))
+                    if self.stop_requested:
+                        break
+                    conn.execute("BEGIN")
                 env.step()
                 self.events += 1
-        finally:
+            if not self.stop_requested and stop > env.now and env.peek() >= stop:
+                env.run(until=stop)  # advance the clock to `stop` (no events remain before it)
             if conn.in_transaction:
-                conn.execute("COMMIT")
-        if stop > env.now and env.peek() >= stop:
-            env.run(until=stop)  # advance the clock to `stop` (no events remain before it)
+                self._commit(started)
+        except BaseException:
+            self._broken = True
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
         self._wall += wallclock.perf_counter() - started
         return self.result()
+
+    def request_stop(self) -> None:
+        """End `run()` at the next commit, with a checkpoint (safe from a signal handler)."""
+        self.stop_requested = True
+
+    def _commit(self, started: float) -> None:
+        """Commit the stretch together with the checkpoint of the state it leads to."""
+        if self.gateway.pending:
+            self.gateway.flush()  # decisions are part of the state; batching never changes them
+        conn = self.platform.connection
+        self.llm.usage.write(conn)
+        self._checkpoint(wallclock.perf_counter() - started)
+        conn.execute("COMMIT")
+
+    # -- checkpoints ------------------------------------------------------------------
+    def _checkpoint(self, running: float = 0.0) -> None:
+        """Save everything `resume` needs (inside the caller's transaction)."""
+        if self._in_service:  # a SimPy process holds the server: its state cannot be saved
+            checkpoint.save(self.platform.connection, {"resumable": False, "now": self.env.now})
+            return
+        checkpoint.save(self.platform.connection, {
+            "resumable": True,
+            "now": self.env.now,
+            "next_commit": self._next_commit,
+            "activations": self.activations,
+            "skipped": self.skipped,
+            "events": self.events,
+            "wall": self._wall + running,
+            "setup_actions": self._setup_actions,
+            "activation_index": self._activation_index,
+            "busy": sorted(self._busy),
+            "agenda": self.agenda.save(),
+            "gateway": asdict(self.gateway.stats),
+            "platform": self.platform.state(),
+            "policies": [_policy_state(p) for p in _policies(self.policy)],
+            "llm_usage": self.llm.usage.state(),
+        })
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        self._next_commit = saved["next_commit"]
+        self.activations = saved["activations"]
+        self.skipped = saved["skipped"]
+        self.events = saved["events"]
+        self._wall = saved["wall"]
+        self._setup_actions = saved["setup_actions"]
+        self._activation_index[:] = saved["activation_index"]
+        self._busy = set(saved["busy"])
+        stats = saved["gateway"]
+        stats["sizes"] = {int(k): v for k, v in stats["sizes"].items()}
+        self.gateway.stats = GatewayStats(**stats)
+        self.platform.restore(saved["platform"])
+        for policy, state in zip(_policies(self.policy), saved["policies"], strict=True):
+            if state is not None:
+                policy.restore(state)  # type: ignore[union-attr]
+        self.llm.usage.restore(saved["llm_usage"])
+        self.agenda.restore(saved["agenda"])
 
     def _progress(self, sim_time: float, started: float) -> Progress:
         return Progress(
@@ -325,6 +502,7 @@ class Simulation:
         failures = dict(
             conn.execute("SELECT action, COUNT(*) FROM failed_action GROUP BY action ORDER BY action")
         )
+        self.llm.usage.write(conn)
         return RunResult(
             db_path=self.db_path,
             actions=actions,
@@ -336,10 +514,12 @@ class Simulation:
             digest=table_digest(conn),
             gateway=self.gateway.stats,
             setup_actions=self._setup_actions,
+            llm=self.llm.usage.totals() if self.llm.usage.calls else None,
         )
 
     def close(self) -> None:
         self.gateway.close()
+        self.llm.close()
         self.platform.close()
 
     def _write_meta(self) -> None:
@@ -357,19 +537,49 @@ class Simulation:
 
 
 def _prepare_output(path: str, overwrite: bool) -> str:
+    """Make room for a new run database at `path`: refuse an existing file (any file, ours
+    or not) unless `overwrite`, then remove it with its WAL; never touch a directory."""
     if path == ":memory:":
         return path
     out = Path(path)
-    if out.exists():
-        if not overwrite:
-            raise FileExistsError(
-                f"Output database {out} already exists; choose another path or allow overwriting "
-                "(--overwrite, or output.overwrite = true)."
-            )
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{out}{suffix}").unlink(missing_ok=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        exists, is_dir = out.exists(), out.is_dir()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise StorageError(f"Cannot create output database {shorten(path)}: {exc.strerror}.") \
+            from None
+    if is_dir:
+        raise ValueError(f"Output database {out} is a directory; give a file path.")
+    if exists and not overwrite:
+        raise FileExistsError(
+            f"Output database {out} already exists; choose another path or allow overwriting "
+            "(--overwrite, or output.overwrite = true)."
+        )
+    try:
+        if exists:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{out}{suffix}").unlink(missing_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StorageError(
+            f"Cannot create output database {out}: a file stands where a directory should be."
+        ) from None
+    except OSError as exc:  # permissions, a read-only disk
+        raise StorageError(f"Cannot create output database {out}: {exc.strerror}.") from None
     return str(out)
+
+
+def _activity(config: Config, population: Population) -> np.ndarray:
+    """Activations per hour of each agent at each hour: its persona's, or its group's."""
+    groups = config.activation.groups
+    if not groups:
+        return population.activity
+    activity = np.array(population.activity, dtype=np.float64)
+    masks = group_masks(groups, len(population), seed=config.seed, purpose="activation-group",
+                        key="activation.groups")
+    for group, mask in zip(groups, masks):
+        # p per tick is the Poisson rate -ln(1 - p) / tick (exactly p in stepped mode).
+        activity[mask] = group.rate or -np.log1p(-group.tick_probability) * 60.0 / config.time.tick
+    return activity
 
 
 def _load_population(config: Config) -> Population:
@@ -387,11 +597,62 @@ def _sign_up(platform: Platform, population: Population, trace: bool) -> None:
     sign_up_population(platform, population, trace_sign_ups=trace)
 
 
-def _load_policy(config: Config, population: Population) -> BatchPolicy | AsyncPolicy:
-    from oasis_des.policies.profiles import load_policy
+def _load_policy(
+    config: Config, population: Population, session: LLMSession
+) -> BatchPolicy | AsyncPolicy | PolicyRouter:
+    from oasis_des.policies.router import build_policy
 
-    return load_policy(config.policy.model, population, kind=config.platform.kind, seed=config.seed)
+    return build_policy(config, population, session)
 
 
 def _load_script(config: Config) -> list[ScriptedAction]:
     return read_script(config.script.file) if config.script.file else []
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """A decision restored from a checkpoint, standing in for its gateway request."""
+
+    decision: Decision
+
+
+def _policies(policy: Any) -> list[Any]:
+    return list(policy.policies) if isinstance(policy, PolicyRouter) else [policy]
+
+
+def _policy_state(policy: Any) -> Any:
+    """A policy's mutable state (opinions, memory), or None if it keeps none."""
+    state = getattr(policy, "state", None)
+    return state() if callable(state) else None
+
+
+def read_checkpoint(db_path: str | Path) -> tuple[Config, dict[str, Any] | None]:
+    """The config of a run database and its checkpoint (None: the run never committed)."""
+    path = Path(db_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Run database {path} does not exist.")
+    try:  # read-only: a foreign file is left exactly as it was
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM run_meta WHERE key = 'config'").fetchone()
+            saved = checkpoint.load(conn) if row is not None else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")):
+            raise storage_error(str(path), exc) from None
+        raise ValueError(f"{path} is not an oasis-des run database ({exc}).") from None
+    if row is None:
+        raise ValueError(f"{path} is not an oasis-des run database (it holds no run config).")
+    try:
+        config = build_config(json.loads(row[0]))
+    except ConfigError as exc:
+        raise ValueError(f"{path}: its run config is invalid ({exc}).") from None
+    config = config.override(output={"path": str(path), "overwrite": False})
+    if saved is not None and not saved.get("resumable", False):
+        raise ValueError(
+            f"{path} stopped at minute {saved.get('now', 0):g} while the platform server was "
+            "busy (service times are set), where no checkpoint can be taken; it cannot be resumed."
+        )
+    return config, saved

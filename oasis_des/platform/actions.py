@@ -54,6 +54,15 @@ class ArgumentError(ValueError):
     """An action was called with a missing, unexpected or ill-typed argument."""
 
 
+INT64_MAX = 2**63 - 1  # SQLite's INTEGER is 64-bit: nothing beyond it can name a row
+# Longest text argument: a 10 MB post is stored verbatim; the bound keeps every row (with
+# its JSON trace and escapes) far below SQLite's 1 GB limit. LLM answers are cut much
+# earlier by the model profile's `max_output_chars`.
+MAX_TEXT_CHARS = 16_000_000
+# Longest search query: SQLite refuses LIKE patterns beyond 50,000 bytes.
+MAX_QUERY_CHARS = 10_000
+
+
 @dataclass(frozen=True, kw_only=True)
 class ArgSpec:
     """One argument of an action: its name, Python type, meaning and whether it is required."""
@@ -62,6 +71,7 @@ class ArgSpec:
     type: type
     description: str
     required: bool = True
+    max_chars: int = MAX_TEXT_CHARS  # for text arguments
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +99,7 @@ class ActionSpec:
             if key not in known:
                 expected = ", ".join(sorted(known)) or "no arguments"
                 raise ArgumentError(
-                    f"Unexpected argument '{key}' for {name} (expected: {expected})."
+                    f"Unexpected argument {shorten(key)} for {name} (expected: {expected})."
                 )
         out: dict[str, Any] = {}
         for arg in self.args:
@@ -101,37 +111,52 @@ class ActionSpec:
         return out
 
 
-INT64_MAX = 2**63 - 1  # SQLite's INTEGER is 64-bit: nothing beyond it can name a row
-
-
 def _coerce(action: str, arg: ArgSpec, value: Any) -> Any:
     if arg.type is int:
         if type(value) is int:
             number = value
         elif isinstance(value, str) and value.isascii() and value.isdigit():
-            number = int(value)
+            # Python refuses to parse more than 4,300 digits; 20 already exceed 64 bits.
+            digits = value.lstrip("0")
+            number = int(digits or "0") if len(digits) <= 20 else INT64_MAX + 1
         elif not isinstance(value, (bool, float, str)) and hasattr(value, "__index__"):
             number = int(value.__index__())  # numpy integers
         else:
             raise ArgumentError(
-                f"Argument '{arg.name}' of {action} must be an integer, got {value!r}."
+                f"Argument '{arg.name}' of {action} must be an integer, got {shorten(value)}."
             )
         if not -INT64_MAX - 1 <= number <= INT64_MAX:
             raise ArgumentError(
-                f"Argument '{arg.name}' of {action} must be a 64-bit integer, got {value!r}."
+                f"Argument '{arg.name}' of {action} must be a 64-bit integer, got {shorten(value)}."
             )
         return number
     if isinstance(value, str):
-        if not _encodable(value):
+        if len(value) > arg.max_chars:
+            raise ArgumentError(
+                f"Argument '{arg.name}' of {action} must be at most {arg.max_chars:,} characters, "
+                f"got {len(value):,}."
+            )
+        if not encodable(value):
             raise ArgumentError(
                 f"Argument '{arg.name}' of {action} must be valid Unicode text "
-                f"(it contains a lone surrogate), got {value!r}."
+                f"(it contains a lone surrogate), got {shorten(value)}."
             )
         return value
-    raise ArgumentError(f"Argument '{arg.name}' of {action} must be a string, got {value!r}.")
+    raise ArgumentError(
+        f"Argument '{arg.name}' of {action} must be a string, got {shorten(value)}."
+    )
 
 
-def _encodable(text: str) -> bool:
+def shorten(value: Any, limit: int = 80) -> str:
+    """`repr(value)` cut to `limit` characters: errors quote values, not megabytes.
+
+    repr escapes lone surrogates and control characters, so the message is storable text.
+    """
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def encodable(text: str) -> bool:
     """False for text with lone surrogates (JSON can carry them; SQLite's UTF-8 cannot)."""
     if text.isascii():
         return True
@@ -156,6 +181,11 @@ def _user(name: str, desc: str) -> ArgSpec:
 
 def _text(name: str, desc: str, required: bool = True) -> ArgSpec:
     return ArgSpec(name=name, type=str, description=desc, required=required)
+
+
+def _query() -> ArgSpec:
+    return ArgSpec(name="query", type=str, description="Text to look for.",
+                   max_chars=MAX_QUERY_CHARS)
 
 
 def _group() -> ArgSpec:
@@ -236,12 +266,12 @@ ACTION_SPECS: dict[ActionType, ActionSpec] = {
         ActionSpec(
             action=_A.SEARCH_POSTS,
             description="Find posts by content, post id or author id.",
-            args=(_text("query", "Text to look for."),),
+            args=(_query(),),
         ),
         ActionSpec(
             action=_A.SEARCH_USER,
             description="Find users by name, handle, bio or id.",
-            args=(_text("query", "Text to look for."),),
+            args=(_query(),),
         ),
         ActionSpec(action=_A.TREND, description="See the most liked recent posts."),
         ActionSpec(action=_A.REFRESH, description="See your recommended feed."),
@@ -296,4 +326,4 @@ def parse_action(action: ActionType | str) -> ActionType:
         return action
     if isinstance(action, str) and action in _BY_VALUE:
         return _BY_VALUE[action]
-    raise ArgumentError(f"Unknown action {action!r}.")
+    raise ArgumentError(f"Unknown action {shorten(action)}.")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import igraph as ig
+import numpy as np
 
 from oasis_des import __version__
 from oasis_des.platform.actions import (
@@ -32,6 +33,7 @@ from oasis_des.platform.handlers.posts import PostActions
 from oasis_des.platform.handlers.ratings import RatingActions
 from oasis_des.platform.handlers.relations import RelationActions
 from oasis_des.platform.recsys import make_recommender
+from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.platform.render import PostViews, encode_json
 from oasis_des.platform.settings import PlatformSettings
 from oasis_des.platform.state import ActionFailed, Outcome
@@ -80,6 +82,7 @@ class Platform(
         self.store = Store(db_path)
         self.connection = self.store.connection
         self.social_graph = SocialGraph(self.connection)
+        self.feed_index = FeedIndex(self)  # what recommenders rank on (recsys/index.py)
         self._users: set[int] = set()
         self.reload_users()
         self.recommender = make_recommender(self.settings.recommender, self)
@@ -176,6 +179,7 @@ class Platform(
             result, info = self._handlers[kind](uid, **args)
             if info is not None:
                 self._trace(uid, kind, info)
+            self.feed_index.observe(kind, uid, info)
         except ActionFailed:
             self._graph_changes.clear()
             if conn.total_changes != changes:
@@ -208,6 +212,20 @@ class Platform(
         self.views.clear()
         self.content_version += 1  # cached rankings may hold rolled-back posts
 
+    def state(self) -> dict[str, Any]:
+        """What the platform remembers beyond its tables (for checkpoints): how often each
+        user has refreshed, which keys the random stream of their next feed."""
+        counts, n = self._refresh_counts, len(self._refresh_counts)
+        return {
+            "refresh_users": np.fromiter(counts.keys(), dtype=np.int64, count=n),
+            "refresh_counts": np.fromiter(counts.values(), dtype=np.int64, count=n),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._refresh_counts = dict(
+            zip(state["refresh_users"].tolist(), state["refresh_counts"].tolist())
+        )
+
     @property
     def user_count(self) -> int:
         """How many users have signed up."""
@@ -216,6 +234,7 @@ class Platform(
     def reload_users(self) -> None:
         """Re-read who has signed up (after bulk inserts that bypass `sign_up`)."""
         self._users = {r[0] for r in self.connection.execute("SELECT user_id FROM user")}
+        self.feed_index.reset()
 
     def _trace(self, uid: int, kind: ActionType, info: dict[str, Any] | str) -> None:
         text = info if isinstance(info, str) else encode_json(info)
@@ -248,6 +267,7 @@ class Platform(
                 self.social_graph.add(follower, followee)
             else:
                 self.social_graph.remove(follower, followee)
+            self.feed_index.follow_changed(followee, delta)
         self._graph_changes.clear()
 
     # -- batching ---------------------------------------------------------------------

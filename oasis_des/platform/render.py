@@ -159,7 +159,8 @@ class PostViews:
         for pid, row in posts.items():
             is_repost = row[2] is not None and row[4] is None
             shown.append((pid, row, roots[row[2]] if is_repost else row))
-        self._load_threads(sorted({c[0] for _, _, c in shown} - self._threads.keys()))
+        threads = self._threads  # (a set minus dict keys would copy all the keys)
+        self._load_threads(sorted({c[0] for _, _, c in shown if c[0] not in threads}))
         threshold = self._report_threshold
         for pid, row, counters in shown:
             content = _content(row, roots)

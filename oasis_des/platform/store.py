@@ -1,7 +1,9 @@
 """The SQLite store: one connection, the schema, and explicit transactions.
 
 One action is atomic (a savepoint inside a batch, or its own transaction); many actions
-can share one transaction, which is how the engine commits per batch.
+can share one transaction, which is how the engine commits per batch. A database that
+cannot be opened or written (locked, read-only, not SQLite, disk full) is reported as a
+`StorageError` naming the file, before anything is written to it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,35 @@ from pathlib import Path
 from typing import Iterator
 
 from oasis_des.resources import data_dir
+
+# How long a write waits for another connection's lock before giving up.
+BUSY_TIMEOUT_SECONDS = 5.0
+
+
+class StorageError(sqlite3.OperationalError):
+    """A database file cannot be opened, read or written; the message names the file."""
+
+
+def storage_error(path: str, exc: sqlite3.Error) -> StorageError:
+    """`exc` (an error of the database at `path`) as one sentence a user can act on."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        text = (f"Database {path} is locked by another connection or process (waited "
+                f"{BUSY_TIMEOUT_SECONDS:g} s); close the program holding it and try again.")
+    elif name.startswith("SQLITE_FULL"):
+        text = f"Database {path}: the disk is full (or the database reached its size limit)."
+    elif name.startswith("SQLITE_READONLY"):
+        text = f"Database {path} is read-only (file or directory permissions, or the disk)."
+    elif name.startswith("SQLITE_CANTOPEN"):
+        text = f"Cannot open database {path} (does its directory exist and is it writable?)."
+    elif name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        text = f"{path} is not an SQLite database, or it is damaged."
+    else:
+        text = f"Database {path}: {exc}."
+    error = StorageError(text)
+    error.sqlite_errorcode = getattr(exc, "sqlite_errorcode", None)  # type: ignore[attr-defined]
+    error.sqlite_errorname = name  # type: ignore[attr-defined]
+    return error
 
 
 def schema_sql() -> str:
@@ -30,20 +61,38 @@ class Store:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so batching is explicit.
-        self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.connection.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self.connection.execute("PRAGMA journal_mode = WAL")
-        self.connection.execute("PRAGMA synchronous = NORMAL")
-        # SQLite's default page cache is 2 MB; with millions of rows every index insert would
-        # miss it and action cost would grow with history. 256 MB cache + memory-mapped reads.
-        self.connection.execute("PRAGMA cache_size = -262144")
-        self.connection.execute("PRAGMA mmap_size = 1073741824")
-        self.connection.execute("PRAGMA temp_store = MEMORY")
-        self.connection.create_function("contains_ci", 2, contains_ci, deterministic=True)
-        self.connection.executescript(schema_sql())
         self._savepoints = 0
+        try:
+            self.connection = self._connect()
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so batching is explicit.
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS
+        )
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            # SQLite's default page cache is 2 MB; with millions of rows every index insert
+            # would miss it and action cost would grow with history. 256 MB cache +
+            # memory-mapped reads.
+            conn.execute("PRAGMA cache_size = -262144")
+            conn.execute("PRAGMA mmap_size = 1073741824")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.create_function("contains_ci", 2, contains_ci, deterministic=True)
+            conn.executescript(schema_sql())
+            if self.path != ":memory:":  # can we write? (locks, permissions): say so now
+                conn.execute("BEGIN IMMEDIATE")  # waits for another writer's lock
+                conn.execute("DELETE FROM run_meta WHERE 0")  # fails if the file is read-only
+                conn.execute("ROLLBACK")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     @contextmanager
     def atomic(self) -> Iterator[sqlite3.Connection]:

@@ -79,6 +79,13 @@ class OfflinePolicy:
         self.verbosity = rng.uniform(*t["verbosity"], size=n)
 
     # -- one batch --------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """The agents' opinions, the only thing that changes as they read (for checkpoints)."""
+        return {"stance": self.stance.copy()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.stance[:] = state["stance"]
+
     def decide_batch(self, observations: Sequence[Observation]) -> list[Decision]:
         """One decision per observation, computed for the whole batch with numpy.
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from oasis_des.agents.population import Population
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy
 from oasis_des.policies.offline import OfflineParams, OfflinePolicy
 from oasis_des.resources import data_dir
+
+if TYPE_CHECKING:
+    from oasis_des.llm.session import LLMSession
 
 
 def find_profile(model: str) -> Path:
@@ -25,12 +29,34 @@ def find_profile(model: str) -> Path:
     )
 
 
-def load_policy(model: str, population: Population, *, kind: str, seed: int) -> BatchPolicy | AsyncPolicy:
-    """The policy a profile describes, for `population` on a `kind` platform."""
+def load_policy(
+    model: str,
+    population: Population,
+    *,
+    kind: str,
+    seed: int,
+    session: LLMSession | None = None,
+) -> BatchPolicy | AsyncPolicy:
+    """The policy a profile describes, for `population` on a `kind` platform.
+
+    LLM policies of one run share `session` (record/replay cache, usage log).
+    """
     path = find_profile(model)
-    with open(path, "rb") as f:
-        raw = tomllib.load(f)
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc}).") from None
     policy_kind = raw.get("kind", "offline")
     if policy_kind == "offline":
         return OfflinePolicy(population, OfflineParams.from_toml(path), kind=kind, seed=seed)
-    raise ValueError(f"{path}: unknown policy kind {policy_kind!r} (supported: 'offline').")
+    if policy_kind == "openai":
+        from oasis_des.llm.policy import LLMPolicy
+        from oasis_des.llm.profile import LLMProfile
+        from oasis_des.llm.session import LLMSession
+
+        return LLMPolicy(LLMProfile.from_toml(path, raw), population, kind=kind,
+                         session=session if session is not None else LLMSession())
+    raise ValueError(
+        f"{path}: unknown policy kind {policy_kind!r} (supported: 'offline', 'openai')."
+    )

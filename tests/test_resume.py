@@ -1,0 +1,214 @@
+"""Checkpoints and resume: a stopped, failed or killed run ends as an uninterrupted one."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+
+from engine_helpers import config, small_population
+from oasis_des.engine import checkpoint
+from oasis_des.engine.scripted import ScriptedAction
+from oasis_des.engine.simulation import Simulation
+from oasis_des.policies.base import Decision, Observation
+from oasis_des.policies.offline import OfflineParams, OfflinePolicy
+from oasis_des.resources import data_dir
+
+SCRIPT = [
+    ScriptedAction(time=0.0, agent_id=0, action="create_post", args={"content": "seed post"}),
+    ScriptedAction(time=95.0, agent_id=1, action="like_post", args={"post_id": 1}),
+]
+SCENARIOS = {
+    "stepped": {"time": {"duration": 240.0}},
+    "reddit": {"platform": {"kind": "reddit"}, "time": {"duration": 240.0}},
+    "poisson": {"time": {"mode": "continuous", "duration": 180.0},
+                "activation": {"model": "poisson", "rate": 2.0}},
+    "bursty": {"time": {"mode": "continuous", "duration": 180.0},
+               "activation": {"model": "bursty", "rate": 2.0}},
+    "profile": {"time": {"mode": "continuous", "duration": 180.0, "commit_every": 7.0}},
+}
+
+
+def _build(tmp_path: Path, name: str, scenario: str, **kw: Any) -> Simulation:
+    cfg = config(output={"path": str(tmp_path / f"{name}.db")}, **SCENARIOS[scenario])
+    return Simulation(cfg, population=small_population(40), script=list(SCRIPT), **kw)
+
+
+def _digest_of_whole_run(tmp_path: Path, scenario: str) -> str:
+    sim = _build(tmp_path, "whole", scenario)
+    try:
+        return sim.run().digest
+    finally:
+        sim.close()
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_stopped_and_resumed_twice_ends_with_the_uninterrupted_digest(
+    tmp_path: Path, scenario: str
+) -> None:
+    expected = _digest_of_whole_run(tmp_path, scenario)
+    sim = _build(tmp_path, "parts", scenario)
+    sim.run(until=50.0)
+    sim.close()
+    for until in (121.5, None):
+        sim = Simulation.resume(tmp_path / "parts.db", population=small_population(40))
+        result = sim.run(until=until)
+        sim.close()
+    assert result.sim_time == SCENARIOS[scenario]["time"]["duration"]
+    assert result.digest == expected
+
+
+class _Failing:
+    """The offline policy, failing once at its `fail_at`-th batch (a crash mid-stretch)."""
+
+    def __init__(self, inner: OfflinePolicy, fail_at: int) -> None:
+        self.inner, self.fail_at, self.batches = inner, fail_at, 0
+
+    def decide_batch(self, observations: Sequence[Observation]) -> list[Decision]:
+        self.batches += 1
+        if self.batches == self.fail_at:
+            raise RuntimeError("policy crashed")
+        return self.inner.decide_batch(observations)
+
+    def state(self) -> dict[str, Any]:
+        return self.inner.state()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.inner.restore(state)
+
+
+def test_a_crash_rolls_back_to_the_last_checkpoint_and_resume_redoes_it(tmp_path: Path) -> None:
+    expected = _digest_of_whole_run(tmp_path, "stepped")
+    population = small_population(40)
+    offline = OfflinePolicy(population, OfflineParams.from_toml(data_dir("models") / "offline.toml"),
+                            kind="twitter", seed=0)
+    sim = _build(tmp_path, "crash", "stepped", policy=_Failing(offline, fail_at=23))
+    with pytest.raises(RuntimeError, match="policy crashed"):
+        sim.run()
+    with pytest.raises(RuntimeError, match="resume"):
+        sim.run()  # this object's memory is ahead of its database now
+    sim.close()
+    with sqlite3.connect(tmp_path / "crash.db") as conn:
+        saved = checkpoint.load(conn)
+        traced = conn.execute("SELECT MAX(sim_time) FROM trace").fetchone()[0]
+    assert saved is not None and 0 < saved["now"] < 240.0
+    assert traced <= saved["now"]  # nothing after the checkpoint was kept
+    sim = Simulation.resume(tmp_path / "crash.db", population=population)
+    assert sim.run().digest == expected
+    sim.close()
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path: Path) -> None:
+    expected = _digest_of_whole_run(tmp_path, "stepped")
+    sim = Simulation.resume(tmp_path / "whole.db", population=small_population(40))
+    result = sim.run()
+    sim.close()
+    assert result.digest == expected and result.sim_time == 240.0
+
+
+def test_resume_refuses_what_is_not_a_run(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Simulation.resume(tmp_path / "missing.db")
+    foreign = tmp_path / "notes.db"
+    foreign.write_text("just some text, not SQLite\n" * 100)
+    with pytest.raises(ValueError, match="not an oasis-des run database"):
+        Simulation.resume(foreign)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(ValueError, match="not an oasis-des run database"):
+        Simulation.resume(other)
+    assert foreign.read_text().startswith("just some text")  # left as it was
+
+
+def test_a_busy_server_at_the_end_is_reported_as_not_resumable(tmp_path: Path) -> None:
+    cfg = config(output={"path": str(tmp_path / "busy.db")}, time={"duration": 60.0},
+                 server={"service_minutes": 0.5})
+    sim = Simulation(cfg, population=small_population(40, rate=30.0))
+    sim.run(until=30.0)
+    busy = sim._in_service > 0
+    sim.close()
+    if busy:
+        with pytest.raises(ValueError, match="cannot be resumed"):
+            Simulation.resume(tmp_path / "busy.db")
+    else:  # the queue happened to be empty at minute 30: then it resumes normally
+        Simulation.resume(tmp_path / "busy.db").close()
+
+
+# -- the command line: SIGKILL and Ctrl-C -------------------------------------------------
+def _cli(*args: str, **kw: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "oasis_des.cli", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw,
+    )
+
+
+def _digest(output: str) -> str:
+    return next(line.split()[-1] for line in output.splitlines() if line.startswith("digest"))
+
+
+RUN = ("run", "--agents", "1500", "--duration", "10h", "--seed", "3", "--quiet")
+
+
+def test_killed_at_random_moments_and_resumed_ends_with_the_uninterrupted_digest(
+    tmp_path: Path,
+) -> None:
+    whole = _cli(*RUN, "--out", str(tmp_path / "whole.db"))
+    out, err = whole.communicate(timeout=300)
+    assert whole.returncode == 0, err
+    expected = _digest(out)
+    rng = random.Random(20261126)
+    for attempt in range(3):
+        db = tmp_path / f"killed{attempt}.db"
+        proc = _cli(*RUN, "--out", str(db))
+        while not db.exists():  # before that there is nothing to resume
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 3.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        resumed = _cli("resume", str(db), "--quiet")
+        out, err = resumed.communicate(timeout=300)
+        assert resumed.returncode == 0, err
+        assert _digest(out) == expected, (attempt, err)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery to a child process")
+def test_ctrl_c_checkpoints_and_says_how_to_resume(tmp_path: Path) -> None:
+    db = tmp_path / "stopped.db"
+    proc = _cli("run", "--agents", "1500", "--duration", "48h", "--out", str(db))
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert f"oasis-des resume {db}" in out + err
+    with sqlite3.connect(db) as conn:
+        saved = checkpoint.load(conn)
+    assert saved is not None and saved["resumable"] and saved["now"] < 48 * 60
+
+
+def test_checkpoint_round_trip_keeps_values_and_array_types_exactly() -> None:
+    import numpy as np
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE checkpoint (name TEXT PRIMARY KEY, data BLOB NOT NULL)")
+    state = {
+        "now": 0.1 + 0.2,  # floats survive JSON exactly
+        "counts": np.array([0, 0, 7, 2**62], dtype=np.int64),
+        "opinions": np.random.default_rng(1).uniform(-1, 1, 1000),
+        "nested": [{"a": np.array([True, False])}, "text ✓", None],
+    }
+    checkpoint.save(conn, state)
+    checkpoint.save(conn, state)  # replaces, never accumulates
+    back = checkpoint.load(conn)
+    assert back is not None and back["now"] == state["now"]
+    for key in ("counts", "opinions"):
+        assert back[key].dtype == state[key].dtype and np.array_equal(back[key], state[key])
+    assert back["nested"][0]["a"].tolist() == [True, False] and back["nested"][1:] == ["text ✓", None]
+    assert conn.execute("SELECT COUNT(*) FROM checkpoint").fetchone()[0] == 4  # state + 3 arrays
