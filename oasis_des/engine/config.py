@@ -287,6 +287,11 @@ def build_config(raw: dict[str, Any]) -> Config:
     return _build(Config, raw, "")
 
 
+def _quoted(key: str) -> str:
+    """A key for an error message: quoted as written, escaped if it holds control characters."""
+    return f"'{key}'" if key.isprintable() and len(key) <= 80 else shorten(key)
+
+
 def _build(cls: type, raw: Any, prefix: str, base: Any = None) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"[{prefix.rstrip('.')}] must be a table, got {shorten(raw)}.")
@@ -298,7 +303,7 @@ def _build(cls: type, raw: Any, prefix: str, base: Any = None) -> Any:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
-            raise ConfigError(f"Unknown config key '{full}'.{hint}")
+            raise ConfigError(f"Unknown config key {_quoted(full)}.{hint}")
         hint_type = hints[key]
         if is_dataclass(hint_type):
             current = getattr(base, key) if base is not None else None
