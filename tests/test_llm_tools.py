@@ -112,3 +112,10 @@ def test_interview_answers_are_plain_text() -> None:
 def test_json_action_ignores_objects_without_a_name() -> None:
     assert json_action('{"a": 1} and {"b": {"c": 2}}') is None
     assert json_action("no json here {") is None
+
+
+@pytest.mark.parametrize("inner", ["1" * 4400, "[" * 1500 + "]" * 1500])
+def test_json_in_text_python_cannot_parse_is_skipped(inner: str) -> None:
+    # Ints past Python's 4300-digit limit raise ValueError, deep nesting RecursionError.
+    text = f'{{"action": "like_post", "args": {{"post_id": {inner}}}}} {{"action": "do_nothing"}}'
+    assert json_action(text) == ("do_nothing", {})

@@ -103,7 +103,7 @@ class ToolSet:
         if isinstance(arguments, str):
             try:
                 arguments = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # also >4300-digit ints, deep nesting
                 if finish == "length":
                     raise LLMFault(faults.TOO_LONG, "the answer was cut off by max_tokens") from None
                 raise LLMFault(faults.BAD_ARGUMENTS, f"arguments of {name} are not valid JSON") \
@@ -154,7 +154,7 @@ def json_action(text: str) -> tuple[Any, Any] | None:
     while start != -1:
         try:
             value, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # hostile text: huge ints, deep nesting
             start = text.find("{", start + 1)
             continue
         found = _named(value, depth=2)
