@@ -34,6 +34,14 @@ SCENARIOS = {
     "bursty": {"time": {"mode": "continuous", "duration": 180.0},
                "activation": {"model": "bursty", "rate": 2.0}},
     "profile": {"time": {"mode": "continuous", "duration": 180.0, "commit_every": 7.0}},
+    # Recommender state beyond the tables: cached feeds, recent engagement, post vectors
+    # (a small window, so that it moves and its arrays regrow).
+    "twitter-cached": {"time": {"duration": 240.0},
+                       "platform": {"settings": {"feed_cache_minutes": 30.0}}},
+    "embedding-cached": {"time": {"duration": 240.0}, "platform": {"settings": {
+        "recommender": "embedding", "feed_cache_minutes": 10.0, "candidate_window": 40}}},
+    "reddit-cached": {"platform": {"kind": "reddit", "settings": {"feed_cache_minutes": 20.0}},
+                      "time": {"duration": 240.0}},
 }
 
 
@@ -212,3 +220,41 @@ def test_checkpoint_round_trip_keeps_values_and_array_types_exactly() -> None:
         assert back[key].dtype == state[key].dtype and np.array_equal(back[key], state[key])
     assert back["nested"][0]["a"].tolist() == [True, False] and back["nested"][1:] == ["text ✓", None]
     assert conn.execute("SELECT COUNT(*) FROM checkpoint").fetchone()[0] == 4  # state + 3 arrays
+
+
+class _Stopping(_Failing):
+    """The offline policy, asking its run to stop at its `fail_at`-th batch (a Ctrl-C)."""
+
+    sim: Simulation
+
+    def decide_batch(self, observations: Sequence[Observation]) -> list[Decision]:
+        self.batches += 1
+        if self.batches == self.fail_at:
+            self.sim.request_stop()
+        return self.inner.decide_batch(observations)
+
+
+def test_a_stop_request_commits_at_once_not_at_the_next_commit(tmp_path: Path) -> None:
+    scenario = {"time": {"duration": 240.0, "commit_every": 1000.0}}
+    population = small_population(40)
+
+    def build(name: str, policy: Any = None) -> Simulation:
+        cfg = config(output={"path": str(tmp_path / f"{name}.db")}, **scenario)
+        return Simulation(cfg, population=population, script=list(SCRIPT), policy=policy)
+
+    whole = build("whole")
+    expected = whole.run().digest
+    whole.close()
+    offline = OfflinePolicy(population, OfflineParams.from_toml(data_dir("models") / "offline.toml"),
+                            kind="twitter", seed=0)
+    stopping = _Stopping(offline, fail_at=12)
+    sim = stopping.sim = build("stopped", policy=stopping)
+    result = sim.run()
+    sim.close()
+    assert 0 < result.sim_time < 240.0  # long before the first scheduled commit
+    with sqlite3.connect(tmp_path / "stopped.db") as conn:
+        saved = checkpoint.load(conn)
+    assert saved is not None and saved["now"] == result.sim_time
+    sim = Simulation.resume(tmp_path / "stopped.db", population=population)
+    assert sim.run().digest == expected
+    sim.close()

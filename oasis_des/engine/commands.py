@@ -163,7 +163,7 @@ def _resume(args: argparse.Namespace) -> int:
 def drive(sim: Simulation, *, quiet: bool = False) -> int:
     """Run `sim` to its end with a progress bar, then print the summary.
 
-    The first Ctrl-C stops the run at its next commit (a checkpoint); a second one stops
+    The first Ctrl-C commits and stops the run after the event in progress; a second one stops
     at once, losing only the stretch since the last commit. Either way the database can
     be resumed.
     """
@@ -172,7 +172,7 @@ def drive(sim: Simulation, *, quiet: bool = False) -> int:
     def interrupt(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sim.request_stop()
-        print("\nstopping at the next commit (Ctrl-C again to stop now)...", file=sys.stderr)
+        print("\nstopping after the current event, with a checkpoint (Ctrl-C again to stop now)...", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, interrupt)
     try:

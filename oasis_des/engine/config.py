@@ -62,7 +62,10 @@ class TimeConfig:
     k: float = 60.0  # time magnification: one real second is k/60 simulated minutes
     think_seconds: float = 30.0  # mean think time in real seconds (exponential)
     min_think_seconds: float = 1.0  # lower bound of a think time, in real seconds
-    commit_every: float = 0.0  # minutes between commits; 0 = one tick (stepped) or 1 minute
+    # Minutes between commits (each with a checkpoint); 0 = every tick (stepped) or minute.
+    # A checkpoint costs about as much as a tick of 10,000 agents, and Ctrl-C does not wait
+    # for it (a stop commits at the next event), so the default is half an hour.
+    commit_every: float = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)

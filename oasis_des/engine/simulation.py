@@ -384,8 +384,8 @@ class Simulation:
         Every `commit_every` minutes the stretch is committed with a checkpoint. If anything
         raises (or the process dies) the uncommitted stretch is rolled back: the database
         then holds the last checkpoint, and `Simulation.resume` continues from it (this
-        object cannot). `request_stop()` (e.g. from a Ctrl-C handler) ends the run at the
-        next commit.
+        object cannot). `request_stop()` (e.g. from a Ctrl-C handler) commits and ends the
+        run before the next event that no platform action is in progress for.
         """
         if self._broken:
             raise RuntimeError(
@@ -404,7 +404,8 @@ class Simulation:
                     gateway.flush()
                 if nxt >= stop:
                     break
-                if nxt >= self._next_commit and self._in_service == 0:
+                due = nxt >= self._next_commit or self.stop_requested
+                if due and self._in_service == 0:
                     while self._next_commit <= nxt:
                         self._next_commit += self._commit_every
                     self._commit(started)
@@ -428,7 +429,8 @@ class Simulation:
         return self.result()
 
     def request_stop(self) -> None:
-        """End `run()` at the next commit, with a checkpoint (safe from a signal handler)."""
+        """End `run()` before its next event, with a commit and checkpoint (safe from a
+        signal handler; with a busy platform server, once the server is free)."""
         self.stop_requested = True
 
     def _commit(self, started: float) -> None:
