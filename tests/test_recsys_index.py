@@ -163,3 +163,32 @@ def test_state_and_restore_keep_engagement_and_cached_feeds():
         return shown
 
     assert run(None) == run(6)
+
+
+def test_restore_rebuilds_vectors_engagement_and_the_popularity_bound_exactly():
+    """A resumed run's index must equal the one it replaces: vectors of posts that left the
+    window before being embedded, reposts counted once, fan_max (a running maximum)."""
+    p = platform(users=4, candidate_window=5, recommender="embedding")
+    index = p.feed_index
+    p.execute(2, "follow", followee_id=1)
+    p.connection.execute("UPDATE user SET num_followers = 1000 WHERE user_id = 1")  # as loaded
+    index.fan_scores()
+    p.execute(2, "unfollow", followee_id=1)  # 999 followers: popularity falls back to 1
+    p.execute(1, "create_post", content="cats and dogs")  # 1
+    p.execute(0, "repost", post_id=1)  # 2: engagement of user 0, counted when read
+    index.window_vectors()
+    for i in range(7):  # 3..9: the window moves past 3 and 4 before they are embedded
+        p.execute(i % 4, "create_post", content=f"post {i} about cars")
+    p.execute(0, "like_post", post_id=3)
+
+    def snapshot() -> tuple[bytes, list[list[int]], float]:
+        index.window_vectors()
+        vectors = index.vectors_of(range(1, index.last_post + 1))
+        return vectors.tobytes(), [index.engaged(u) for u in range(4)], index.fan_max
+
+    before = snapshot()
+    assert index.fan_max > 1.0 and np.any(index.vectors_of([3, 4]))
+    state = index.state()
+    index.reset()
+    index.restore(state)
+    assert snapshot() == before

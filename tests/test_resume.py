@@ -34,10 +34,12 @@ SCENARIOS = {
     "bursty": {"time": {"mode": "continuous", "duration": 180.0},
                "activation": {"model": "bursty", "rate": 2.0}},
     "profile": {"time": {"mode": "continuous", "duration": 180.0, "commit_every": 7.0}},
-    # Recommender state beyond the tables: cached feeds, recent engagement, post vectors
-    # (a small window, so that it moves and its arrays regrow).
+    # Recommender state beyond the tables: cached feeds, recent engagement, which posts
+    # have vectors (small windows, so that they move on and their arrays regrow).
     "twitter-cached": {"time": {"duration": 240.0},
                        "platform": {"settings": {"feed_cache_minutes": 30.0}}},
+    "embedding": {"time": {"duration": 240.0}, "platform": {"settings": {
+        "recommender": "embedding", "candidate_window": 10}}},
     "embedding-cached": {"time": {"duration": 240.0}, "platform": {"settings": {
         "recommender": "embedding", "feed_cache_minutes": 10.0, "candidate_window": 40}}},
     "reddit-cached": {"platform": {"kind": "reddit", "settings": {"feed_cache_minutes": 20.0}},

@@ -214,17 +214,20 @@ class Platform(
 
     def state(self) -> dict[str, Any]:
         """What the platform remembers beyond its tables (for checkpoints): how often each
-        user has refreshed, which keys the random stream of their next feed."""
+        user has refreshed, which keys the random stream of their next feed, and what the
+        recommenders' feed index cannot read again from the tables."""
         counts, n = self._refresh_counts, len(self._refresh_counts)
         return {
             "refresh_users": np.fromiter(counts.keys(), dtype=np.int64, count=n),
             "refresh_counts": np.fromiter(counts.values(), dtype=np.int64, count=n),
+            "feed_index": self.feed_index.state(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         self._refresh_counts = dict(
             zip(state["refresh_users"].tolist(), state["refresh_counts"].tolist())
         )
+        self.feed_index.restore(state["feed_index"])
 
     @property
     def user_count(self) -> int:

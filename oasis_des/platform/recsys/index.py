@@ -21,11 +21,11 @@ from array import array
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from oasis_des.platform.actions import ActionType
+from oasis_des.platform.actions import INT64_MAX, ActionType
 from oasis_des.platform.recsys.embedders import Embedder, embedder_factory, normalise
 
 if TYPE_CHECKING:
@@ -126,16 +126,22 @@ class FeedIndex:
         version = self._platform.content_version
         if version == self._synced_version:
             return
-        rows = self._conn.execute(
-            "SELECT post_id, user_id, COALESCE(original_post_id, 0), "
-            f"{self._created_sql}, num_likes FROM post WHERE post_id > ? ORDER BY post_id",
-            (*self._created_params, self.last_post),
-        ).fetchall()
-        if rows:
-            self._add_posts(rows)
+        self._read_posts(INT64_MAX, engage=self.track_engagement)
         self._synced_version = version
 
-    def _add_posts(self, rows: list[tuple[int, int, int, float, int]]) -> None:
+    def _read_posts(self, through: int, *, engage: bool) -> None:
+        """Mirror posts last_post+1..through; reposts and quotes count as their authors'
+        engagement if `engage`."""
+        rows = self._conn.execute(
+            "SELECT post_id, user_id, COALESCE(original_post_id, 0), "
+            f"{self._created_sql}, num_likes FROM post WHERE post_id > ? AND post_id <= ? "
+            "ORDER BY post_id",
+            (*self._created_params, self.last_post, through),
+        ).fetchall()
+        if rows:
+            self._add_posts(rows, engage)
+
+    def _add_posts(self, rows: list[tuple[int, int, int, float, int]], engage: bool) -> None:
         ids, users, originals, created, likes = (np.array(c) for c in zip(*rows))
         first, last = self.last_post + 1, int(ids[-1])
         self._grow_posts(last)
@@ -154,7 +160,7 @@ class FeedIndex:
             if posts is None:
                 posts = by_author[user] = array("q")
             posts.append(pid)
-        if self.track_engagement:
+        if engage:
             for user, original in zip(users[originals > 0].tolist(), originals[originals > 0].tolist()):
                 self._engage(user, original)
         if self._followers is not None:
@@ -322,10 +328,7 @@ class FeedIndex:
         self.sync()
         lo = self.window_start
         if self._vectors is None:
-            dim = self.embedder.dim
-            self._vectors = np.zeros((0, dim), dtype=np.float32)
-            self._coarse = self._vectors if dim <= COARSE_DIM else np.zeros((0, COARSE_DIM), np.float32)
-            self._base, self._embedded = lo, lo - 1
+            self._allocate(0, lo)
         if self._embedded < self.last_post:
             self._embed_pending(lo)
         assert self._coarse is not None
@@ -339,9 +342,16 @@ class FeedIndex:
         rows = [p - self._base for p in post_ids if self._base <= p <= self._embedded]
         return self._vectors[rows]
 
+    def _allocate(self, rows: int, base: int) -> None:
+        """Empty vector arrays of `rows` rows, the first for post `base`."""
+        dim = self.embedder.dim
+        self._vectors = np.zeros((rows, dim), dtype=np.float32)
+        self._coarse = self._vectors if dim <= COARSE_DIM else np.zeros((rows, COARSE_DIM), np.float32)
+        self._base, self._embedded = base, base - 1
+
     def _embed_pending(self, lo: int) -> None:
         assert self._vectors is not None and self._coarse is not None
-        first, last = max(self._embedded + 1, lo), self.last_post
+        last = self.last_post
         if last - self._base + 1 > len(self._vectors):
             # Drop rows older than the window (moved to the front), then grow to twice the
             # window, so that appending a post costs O(1) amortised.
@@ -358,6 +368,13 @@ class FeedIndex:
             self._vectors = moved(self._vectors)
             self._coarse = self._vectors if shared else moved(self._coarse)
             self._base = lo
+        # Every row from _base to _embedded holds its post's vector (also rows that fell out
+        # of the window unembedded), so a checkpoint can recompute them instead of saving.
+        self._embed_rows(max(self._embedded + 1, self._base), last)
+
+    def _embed_rows(self, first: int, last: int) -> None:
+        """Compute the vectors of posts first..last (zero where no post has the id)."""
+        assert self._vectors is not None and self._coarse is not None
         rows = slice(first - self._base, last - self._base + 1)
         self._vectors[rows] = 0.0
         self._coarse[rows] = 0.0
@@ -391,30 +408,61 @@ class FeedIndex:
         self._feeds[uid] = (now, post_ids)
 
     # -- checkpoints ---------------------------------------------------------------------
-    def state(self) -> dict[str, np.ndarray]:
-        """What the index knows that the tables do not: recent engagement (in order) and
-        cached feeds. Everything else is rebuilt from the tables."""
+    def state(self) -> dict[str, Any]:
+        """What the index knows that the tables do not (for checkpoints).
+
+        Saved: recent engagement (in order), cached feeds, the popularity bound `fan_max`
+        (a running maximum, which rankers' early stops depend on) and which posts have
+        vectors. Posts, likes and followers are read again from the tables and vectors
+        recomputed, which is exact for embedders that embed each text independently of
+        its batch (`hashing`), and keeps a checkpoint small: the window's vectors would be
+        hundreds of megabytes.
+        """
         engaged, feeds = self._engaged, self._feeds
+        vectors = self._vectors
         return {
             "engaged_users": np.fromiter(engaged, dtype=np.int64, count=len(engaged)),
-            "engaged_sizes": np.fromiter(map(len, engaged.values()), np.int64, len(engaged)),
-            "engaged_posts": np.array([p for ps in engaged.values() for p in ps], np.int64),
+            **_ragged_state("engaged", engaged.values()),
             "feed_users": np.fromiter(feeds, dtype=np.int64, count=len(feeds)),
             "feed_times": np.array([t for t, _ in feeds.values()], dtype=np.float64),
-            "feed_sizes": np.fromiter((len(ids) for _, ids in feeds.values()), np.int64, len(feeds)),
-            "feed_posts": np.array([p for _, ids in feeds.values() for p in ids], np.int64),
+            **_ragged_state("feed", (ids for _, ids in feeds.values())),
+            "synced_post": self.last_post,
+            "fan_max": None if self._followers is None else self.fan_max,
+            # [first post id, last post id, capacity] of the vector rows
+            "vector_rows": None if vectors is None else [self._base, self._embedded, len(vectors)],
         }
 
-    def restore(self, state: dict[str, np.ndarray]) -> None:
+    def restore(self, state: dict[str, Any]) -> None:
         """Take back what `state` returned (after `reset`, e.g. on resuming a run)."""
-        cuts = np.cumsum(state["engaged_sizes"])[:-1]
-        posts = np.split(state["engaged_posts"], cuts) if len(cuts) else [state["engaged_posts"]]
-        self._engaged = {
-            u: p.tolist() for u, p in zip(state["engaged_users"].tolist(), posts)
-        }
-        cuts = np.cumsum(state["feed_sizes"])[:-1]
-        posts = np.split(state["feed_posts"], cuts) if len(cuts) else [state["feed_posts"]]
+        if self.track_engagement:  # reposts read before the checkpoint were counted then
+            self._read_posts(state["synced_post"], engage=False)
+        if state["fan_max"] is not None:
+            self.fan_scores()
+            self.fan_max = state["fan_max"]
+        if state["vector_rows"] is not None:
+            base, embedded, capacity = state["vector_rows"]
+            self._allocate(capacity, base)
+            self._embed_rows(base, embedded)
+        self._engaged = dict(
+            zip(state["engaged_users"].tolist(), _ragged_lists("engaged", state))
+        )
         self._feeds = {
-            u: (t, p.tolist())
-            for u, t, p in zip(state["feed_users"].tolist(), state["feed_times"].tolist(), posts)
+            u: (t, ids)
+            for u, t, ids in zip(state["feed_users"].tolist(), state["feed_times"].tolist(),
+                                 _ragged_lists("feed", state))
         }
+
+
+def _ragged_state(name: str, lists: Iterable[list[int]]) -> dict[str, np.ndarray]:
+    """Lists of post ids as two arrays: their sizes and their concatenation."""
+    parts = list(lists)
+    return {
+        f"{name}_sizes": np.fromiter(map(len, parts), np.int64, len(parts)),
+        f"{name}_posts": np.array([p for ids in parts for p in ids], np.int64),
+    }
+
+
+def _ragged_lists(name: str, state: dict[str, Any]) -> list[list[int]]:
+    """The lists that `_ragged_state(name, ...)` saved."""
+    sizes, posts = state[f"{name}_sizes"], state[f"{name}_posts"]
+    return [part.tolist() for part in np.split(posts, np.cumsum(sizes)[:-1])]
