@@ -106,9 +106,11 @@ def test_disk_full_mid_run_keeps_the_last_checkpoint_and_resume_ends_as_uninterr
     sim = build(db)
     conn = sim.platform.connection
     conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 3}")
-    with pytest.raises(sqlite3.OperationalError, match="full"):
+    with pytest.raises(StorageError, match="full") as info:
         sim.run()
     sim.close()
+    assert f"Database {db}:" in str(info.value)
+    assert str(info.value).endswith(f"continue it with `oasis-des resume {db}`.")
     assert 0 < assert_intact_at_its_checkpoint(db) < DURATION
     assert resumed_digest(db) == expected_digest  # space is back: no page limit now
 
@@ -150,7 +152,7 @@ def test_disk_full_on_the_command_line_then_resume(
     page_limit["pages"] = setup_pages - page_limit["at_connect"] + 10
     db = tmp_path / "full.db"
     code, _, err = cli(capsys, *run, "--out", str(db))
-    assert_clean_error(code, err, "full")
+    assert_clean_error(code, err, "full", f"oasis-des resume {db}")
     assert 0 < assert_intact_at_its_checkpoint(db) < 720.0
     page_limit["pages"] = 10**9  # space again
     code, out, err = cli(capsys, "resume", str(db), "--quiet")
@@ -186,6 +188,24 @@ def test_a_locked_database_is_reported_after_the_busy_timeout_and_left_intact(
     other.close()
     with sqlite3.connect(db) as conn:
         assert table_dump(conn) == before
+    assert resumed_digest(db) == expected_digest
+
+
+def test_a_database_locked_mid_run_stops_the_run_resumably(
+    tmp_path: Path, expected_digest: str, short_busy_timeout: None
+) -> None:
+    db = tmp_path / "locked.db"
+    sim = build(db)
+    sim.run(until=50.0)
+    other = sqlite3.connect(db, isolation_level=None)  # another program takes the write lock
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StorageError, match="locked") as info:
+        sim.run()
+    other.execute("ROLLBACK")
+    other.close()
+    sim.close()
+    assert str(db) in str(info.value) and f"oasis-des resume {db}" in str(info.value)
+    assert assert_intact_at_its_checkpoint(db) == 50.0
     assert resumed_digest(db) == expected_digest
 
 

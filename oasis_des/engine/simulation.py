@@ -419,14 +419,28 @@ class Simulation:
             if not self.stop_requested and stop > env.now and env.peek() >= stop:
                 env.run(until=stop)  # advance the clock to `stop` (no events remain before it)
             if conn.in_transaction:
+                if env.now >= self.duration:
+                    gateway.drain()  # a finished run accounts for every call it made
                 self._commit(started)
-        except BaseException:
+        except BaseException as exc:
             self._broken = True
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            # Other databases (e.g. an LLM cache) raise StorageErrors naming their file.
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, StorageError):
+                raise self._storage_fault(exc) from exc
             raise
         self._wall += wallclock.perf_counter() - started
         return self.result()
+
+    def _storage_fault(self, exc: sqlite3.Error) -> StorageError:
+        """`exc`, a fault of the run database (disk full, I/O error, locked), as one sentence
+        that names the file and says that the committed work can be continued."""
+        error = storage_error(self.db_path, exc)
+        if self.db_path != ":memory:":
+            error.args = (f"{error} The run stopped; everything up to its last checkpoint is "
+                          f"kept: continue it with `oasis-des resume {self.db_path}`.",)
+        return error
 
     def request_stop(self) -> None:
         """End `run()` before its next event, with a commit and checkpoint (safe from a
