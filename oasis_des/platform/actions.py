@@ -111,17 +111,27 @@ class ActionSpec:
         return out
 
 
+def to_int(value: Any) -> int | None:
+    """`value` as an integer: an int, a digit string (LLMs send "12") or a numpy integer;
+    None for anything else (booleans, floats, signs, spaces, non-ASCII digits).
+
+    Python refuses to parse more than 4,300 digits and 20 already exceed 64 bits, so longer
+    digit strings give INT64_MAX + 1, which every 64-bit range check refuses.
+    """
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        digits = value.lstrip("0")
+        return int(digits or "0") if len(digits) <= 20 else INT64_MAX + 1
+    if not isinstance(value, (bool, float, str)) and hasattr(value, "__index__"):
+        return int(value.__index__())  # numpy integers
+    return None
+
+
 def _coerce(action: str, arg: ArgSpec, value: Any) -> Any:
     if arg.type is int:
-        if type(value) is int:
-            number = value
-        elif isinstance(value, str) and value.isascii() and value.isdigit():
-            # Python refuses to parse more than 4,300 digits; 20 already exceed 64 bits.
-            digits = value.lstrip("0")
-            number = int(digits or "0") if len(digits) <= 20 else INT64_MAX + 1
-        elif not isinstance(value, (bool, float, str)) and hasattr(value, "__index__"):
-            number = int(value.__index__())  # numpy integers
-        else:
+        number = to_int(value)
+        if number is None:
             raise ArgumentError(
                 f"Argument '{arg.name}' of {action} must be an integer, got {shorten(value)}."
             )

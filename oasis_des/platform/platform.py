@@ -23,6 +23,8 @@ from oasis_des.platform.actions import (
     ActionType,
     ArgumentError,
     parse_action,
+    shorten,
+    to_int,
 )
 from oasis_des.platform.clock import DEFAULT_START, Clock, Kind
 from oasis_des.platform.graph import SocialGraph
@@ -334,13 +336,9 @@ def _storable(value: Any) -> str:
 
 
 def _agent_id(value: Any) -> int:
-    number: Any = None
-    if type(value) is int:
-        number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit():
-        number = int(value)
-    elif not isinstance(value, (bool, float, str)) and hasattr(value, "__index__"):
-        number = int(value.__index__())
+    number = to_int(value)
     if number is None or not 0 <= number <= INT64_MAX:
-        raise ArgumentError(f"agent_id must be a non-negative 64-bit integer, got {value!r}.")
+        raise ArgumentError(
+            f"agent_id must be a non-negative 64-bit integer, got {shorten(value)}."
+        )
     return number
