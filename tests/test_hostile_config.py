@@ -229,3 +229,19 @@ def test_the_cli_reports_a_hostile_config_without_a_traceback_or_a_file(
         assert err.startswith("oasis-des: error: ") and "Traceback" not in err
         assert err.count("\n") == 1
         assert not out.exists()
+
+
+@pytest.mark.parametrize("settings", [
+    'recommender = "no_such_package.recsys:Mine"',
+    'recommender = "embedding"\nembedder = "no_such_package:Embedder"',
+])
+def test_a_platform_setting_the_platform_refuses_leaves_no_output_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: str
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[platform.settings]\n{settings}\n")
+    out = tmp_path / "run.db"
+    assert main(["run", str(cfg), "--agents", "10", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("oasis-des: error: Cannot load ") and "no_such_package" in err
+    assert not out.exists()

@@ -117,20 +117,14 @@ class Simulation:
             if t.mode == "continuous" and config.activation.model == "csv" else []
         )
         script = script if script is not None or resuming else _load_script(config)
+        if not resuming:  # settings the platform refuses (a plugin that cannot be loaded)
+            _platform(config, ":memory:").close()  # leave no output file behind
         self.db_path = (
             config.output.path if resuming
             else _prepare_output(config.output.path, config.output.overwrite)
         )
         self.env = simpy.Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
-        self.platform = Platform(
-            self.db_path,
-            config.platform.kind,
-            tick=t.tick if t.mode == "stepped" else 1.0,
-            start_time=start,
-            k=t.k,
-            seed=config.seed,
-            **config.platform.settings,
-        )
+        self.platform = _platform(config, self.db_path)
         if not resuming:  # the config first: a run killed while signing up can restart
             self._write_meta()
             _sign_up(self.platform, self.population, config.population.trace_sign_ups)
@@ -550,6 +544,20 @@ class Simulation:
                 "INSERT OR REPLACE INTO run_meta (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()],
             )
+
+
+def _platform(config: Config, db_path: str) -> Platform:
+    """The run's platform, over the database at `db_path`."""
+    t = config.time
+    return Platform(
+        db_path,
+        config.platform.kind,
+        tick=t.tick if t.mode == "stepped" else 1.0,
+        start_time=datetime.fromisoformat(t.start_time),
+        k=t.k,
+        seed=config.seed,
+        **config.platform.settings,
+    )
 
 
 def _prepare_output(path: str, overwrite: bool) -> str:
