@@ -15,6 +15,7 @@ from hostile_values import LONE_SURROGATES, json_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oasis_des.agents.activity import MAX_RATE_PER_HOUR
 from oasis_des.cli import main
 from oasis_des.engine.config import MAX_AGENTS, Config, ConfigError, build_config, load_config
 
@@ -146,6 +147,25 @@ def test_values_out_of_their_range_are_refused(key: str, value: Any, expected: s
         Config().override(**({section: {name: value}} if section else {name: value}))
     assert expected in str(info.value)
     assert key.split(".")[-1] in str(info.value) or section in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("rate", 1e9), ("rate", -1.0), ("rate", MAX_RATE_PER_HOUR * 1.001), ("tick_probability", 1.0)],
+)
+def test_activation_group_rates_have_the_bounds_of_activation_rate(
+    tmp_path: Path, field: str, value: float
+) -> None:
+    f = tmp_path / "groups.toml"
+    group = '[[activation.groups]]\nagents = "0-9"\n'
+    f.write_text(f"{group}rate = 1.0\n{group}{field} = {value!r}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(f)
+    expected = "0 to 3600" if field == "rate" else "[0, 1)"
+    assert f"activation.groups[1].{field} = {value!r} is out of range" in str(info.value)
+    assert expected in str(info.value)
+    f.write_text(f"{group}rate = {MAX_RATE_PER_HOUR!r}\n")
+    assert load_config(f).activation.groups[0].rate == MAX_RATE_PER_HOUR
 
 
 @pytest.mark.parametrize(

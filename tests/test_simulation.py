@@ -221,7 +221,7 @@ def test_activation_groups_replace_persona_activity() -> None:
         ({"rate": 1.0}, "exactly one of 'agents'"),
         ({"fraction": 1.5, "rate": 1.0}, r"fraction = 1.5 is out of range"),
         ({"agents": "9-0", "rate": 1.0}, "ends before it starts"),
-        ({"agents": "0-9", "tick_probability": 1.0}, r"tick_probability in \[0, 1\)"),
+        ({"agents": "0-9", "tick_probability": 1.0}, r"tick_probability = 1.0 is out of range"),
     ],
 )
 def test_activation_group_errors_name_the_key(group: dict, message: str) -> None:

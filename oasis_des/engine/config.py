@@ -92,13 +92,18 @@ class ActivationConfig:
         _check_groups(self.groups, "activation.groups")
         for i, group in enumerate(self.groups):
             key = f"activation.groups[{i}]"
+            rate_ok, rates = _RANGES["activation.rate"]  # a group's rate has the same bounds
+            if not rate_ok(group.rate):
+                raise ConfigError(
+                    f"{key}.rate = {shorten(group.rate)} is out of range; expected {rates}."
+                )
+            if not 0 <= group.tick_probability < 1:
+                raise ConfigError(
+                    f"{key}.tick_probability = {shorten(group.tick_probability)} is out of "
+                    "range; expected a probability in [0, 1)."
+                )
             if (group.rate > 0) == (group.tick_probability > 0):
                 raise ConfigError(f"{key} needs exactly one of 'rate' (per hour) or 'tick_probability'.")
-            if group.rate < 0 or not 0 <= group.tick_probability < 1:
-                raise ConfigError(
-                    f"{key}: rate must be >= 0 and tick_probability in [0, 1), got "
-                    f"{group.rate!r} and {group.tick_probability!r}."
-                )
 
 
 @dataclass(frozen=True, kw_only=True)
