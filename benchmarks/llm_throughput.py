@@ -16,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from _common import Contention, machine_info, print_machine, table, write_results
 
@@ -43,21 +44,26 @@ def server(latency: float) -> Iterator[str]:
         proc.wait()
 
 @contextmanager
-def timed_flushes() -> Iterator[list[float]]:
-    """Seconds spent in Gateway.flush (deciding) while the block runs, in a one-item list."""
+def timed_deciding() -> Iterator[list[float]]:
+    """Seconds the gateway spends running its event loop (where decisions are made: the
+    prompt, the cache lookup, parsing the answer) while the block runs, in a one-item list."""
     spent = [0.0]
-    original = Gateway.flush
+    originals = {name: getattr(Gateway, name) for name in ("_pump", "_wait")}
 
-    def timed(self: Gateway) -> None:
-        t0 = time.perf_counter()
-        original(self)
-        spent[0] += time.perf_counter() - t0
+    def timed(method: Callable[..., None]) -> Callable[..., None]:
+        def run(*args: Any) -> None:
+            t0 = time.perf_counter()
+            method(*args)
+            spent[0] += time.perf_counter() - t0
+        return run
 
-    Gateway.flush = timed  # type: ignore[method-assign]
+    for name, method in originals.items():
+        setattr(Gateway, name, timed(method))
     try:
         yield spent
     finally:
-        Gateway.flush = original  # type: ignore[method-assign]
+        for name, method in originals.items():
+            setattr(Gateway, name, method)
 
 
 def run(config: Config, rate: float) -> RunResult:
@@ -103,8 +109,8 @@ def main() -> None:
             assert recorded.llm is not None
             decisions = recorded.llm.calls
             ideal = decisions * args.latency / args.concurrency
-            # Replay: the whole run, and the time spent deciding (gateway flushes) alone.
-            with timed_flushes() as flush_time:
+            # Replay: the whole run, and the time spent deciding alone.
+            with timed_deciding() as decide_time:
                 replayed = run(config.override(llm={"cache_mode": "replay"},
                                                output={"path": str(Path(tmp) / f"{mode}-r.db")}),
                                args.rate)
@@ -121,7 +127,7 @@ def main() -> None:
                 "cost_usd": recorded.llm.cost_usd,
                 "replay_wall_s": replayed.wall_seconds,
                 "replay_run_decisions_per_s": decisions / replayed.wall_seconds,
-                "replay_decide_decisions_per_s": decisions / flush_time[0],
+                "replay_decide_decisions_per_s": decisions / decide_time[0],
                 "cpu_contention": contention.stalled(),
             }
             results[mode] = entry

@@ -158,7 +158,10 @@ class LLMServer:
         if handler.path.rstrip("/") != "/v1/chat/completions":
             self._send(handler, 404, b'{"error": {"message": "not found"}}')
             return
-        request = json.loads(body)
+        try:
+            request = json.loads(body)
+        except ValueError:  # the client gave up while sending (a cancelled call)
+            return
         with self._lock:
             self.stats.requests.append(request)
             self.stats.arrived.append(time.monotonic())

@@ -1,4 +1,5 @@
-"""The gateway decides batches of independent requests, sync or async, in request order."""
+"""The gateway decides batches of independent requests, sync or async, in request order;
+async calls start when requested and the run waits only for the ones due."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Sequence
 
 import pytest
 
-from oasis_des.engine.gateway import Gateway
+from oasis_des.engine.gateway import Decided, Gateway, Request
 from oasis_des.policies.base import Decision, Observation
 
 
@@ -96,3 +97,73 @@ def test_async_results_keep_request_order_and_concurrency_is_bounded() -> None:
             assert r.decision.error == "ConnectionError: server went away"
         else:
             assert r.decision.args["content"] == f"by {a}"
+
+
+class Gated:
+    """Async decisions that finish only once the test opens an agent's gate; records the
+    order in which calls started."""
+
+    concurrency = 1
+
+    def __init__(self) -> None:
+        self.started: list[tuple[int, int]] = []  # (agent, activation)
+        self.open: set[int] = set()
+
+    async def decide(self, observation: Observation) -> Decision:
+        self.started.append((observation.agent_id, observation.activation))
+        while observation.agent_id not in self.open:
+            await asyncio.sleep(0.001)
+        return Decision(action="do_nothing", args={})
+
+
+def test_async_calls_start_when_requested_and_a_flush_waits_only_for_the_due_ones() -> None:
+    policy = Gated()
+    policy.concurrency = 4
+    g = Gateway(policy)
+    first = g.submit(obs(0), 1.0)
+    second = g.submit(obs(1), 2.0)
+    assert policy.started == [(0, 0), (1, 0)]  # sent before anything asked for them
+    assert g.horizon == 1.0
+    policy.open.add(0)
+    g.flush()
+    assert first.decision is not None and second.decision is None
+    assert g.pending and g.horizon == 2.0 and g.oldest == 0.0
+    policy.open.add(1)
+    g.flush()
+    assert second.decision is not None and not g.pending and g.horizon == float("inf")
+    g.close()
+
+
+def test_queued_calls_run_earliest_resolution_first_and_one_agent_in_request_order() -> None:
+    policy = Gated()  # one call at a time
+    g = Gateway(policy)
+    g.submit(obs(9), 1.0)  # holds the only slot until its gate opens
+    for agent, resolve_at in ((1, 5.0), (2, 3.0), (3, 4.0)):
+        g.submit(obs(agent), resolve_at)
+    g.submit(Observation(agent_id=1, time=0.5, activation=1), 2.0)  # agent 1 again, due first
+    policy.open.update({1, 2, 3, 9})
+    g.flush()
+    g.flush()
+    assert policy.started == [(9, 0), (2, 0), (3, 0), (1, 0), (1, 1)]
+    assert not g.pending
+    g.close()
+
+
+def test_an_undecided_request_is_saved_as_its_observation_and_asked_again() -> None:
+    policy = Gated()
+    g = Gateway(policy)
+    seen = Observation(agent_id=4, time=2.0, activation=3, posts=({"post_id": 1, "user_id": 2},),
+                       following=frozenset({2}))
+    request = g.submit(seen, 7.5)
+    saved = g.save_request(request)
+    g.close()
+    assert saved["ask"]["resolve_at"] == 7.5
+    again = Gateway(policy)
+    restored = again.load_request(saved)
+    assert isinstance(restored, Request) and restored.observation == seen
+    assert again.pending and again.horizon == 7.5
+    policy.open.add(4)
+    again.flush()
+    assert restored.decision == Decision(action="do_nothing")
+    assert again.load_request(again.save_request(restored)) == Decided(decision=restored.decision)
+    again.close()

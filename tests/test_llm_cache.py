@@ -81,11 +81,27 @@ def test_usage_totals_rows_in_time_order_and_state(tmp_path: Path) -> None:
     log.add(record(5, 2.0), {"rate_limit": 2})
     log.add(record(3, 1.0, hit=True))
     log.add(record(1, 2.0, error="timeout"))
-    with pytest.raises(RuntimeError, match="Write the pending"):
-        log.state()
-    log.write(conn)
+    log.add(record(0, 4.0))
+    # A commit while a call observed at minute 3 is in flight writes what sorts before it;
+    # the rest waits, in the checkpoint's state if need be.
+    log.write(conn, before=3.0)
     assert conn.execute("SELECT agent_id, sim_time FROM llm_call ORDER BY call_id").fetchall() == \
         [(3, 1.0), (1, 2.0), (5, 2.0)]
+    assert log.totals().calls == 3
+    resumed = UsageLog()
+    resumed.restore(json.loads(json.dumps(log.state())))
+    log.add(record(2, 3.0))
+    resumed.add(record(2, 3.0))
+    for each in (log, resumed):
+        each.write(conn)
+        assert each.totals().calls == 5
+    assert conn.execute("SELECT agent_id FROM llm_call ORDER BY call_id").fetchall()[3:] == \
+        [(2,), (0,), (2,), (0,)]
+    log = UsageLog()
+    log.add(record(5, 2.0), {"rate_limit": 2})
+    log.add(record(3, 1.0, hit=True))
+    log.add(record(1, 2.0, error="timeout"))
+    log.write(conn)
     u = log.totals()
     assert (u.calls, u.cache_hits, u.prompt_tokens, u.completion_tokens) == (3, 1, 300, 30)
     assert (u.cost_usd, u.cached_cost_usd) == (1.0, 0.5)

@@ -12,7 +12,7 @@ from engine_helpers import config, small_population
 from llm_server import LLMServer, Reply, like_first_post
 
 from oasis_des.engine.gateway import PolicyAbort
-from oasis_des.engine.simulation import RunResult, Simulation
+from oasis_des.engine.simulation import RunResult, Simulation, read_checkpoint
 from oasis_des.llm import faults
 from oasis_des.llm.cache import ReplayMiss
 
@@ -221,3 +221,34 @@ def test_a_resumed_llm_run_replays_as_the_uninterrupted_one(tmp_path: Path) -> N
     resumed.close()
     assert result.digest == expected.digest
     assert expected.llm is not None and expected.actions.get("interview") == 2
+
+
+def test_calls_in_flight_at_a_commit_are_asked_again_on_resume(tmp_path: Path) -> None:
+    """Commits do not wait for calls in flight: the checkpoint keeps their observations (an
+    interview's too), a resumed run asks them again, and the run ends as if never stopped."""
+    def build(name: str, model: str) -> Simulation:
+        cfg = config(tmp_path / name, seed=8, policy={"model": model},
+                     time={"duration": "80m", "mode": "continuous", "think_seconds": 20.0},
+                     activation={"model": "poisson"},
+                     llm={"interviews": [{"time": 39.99, "agents": "0-1", "question": "Why?"}]})
+        return Simulation(cfg, population=small_population(30, rate=6.0))
+
+    with LLMServer(agent_script, latency=0.01) as server:
+        model = profile(tmp_path, server.url)
+        whole = build("whole", model)
+        expected = whole.run()
+        whole.close()
+        first = build("parts", model)
+        first.run(until=40.0)
+        first.close()
+        _, saved = read_checkpoint(first.db_path)
+        assert saved is not None
+        asked = [entry for entry in saved["agenda"] if entry[1] in ("decide", "answer")
+                 and "ask" in entry[2][-1]]
+        assert [entry[2][0] for entry in asked if entry[1] == "answer"] == [0, 1]
+        resumed = Simulation.resume(first.db_path, population=small_population(30, rate=6.0))
+        result = resumed.run()
+        resumed.close()
+    assert result.digest == expected.digest and expected.actions.get("interview") == 2
+    assert result.llm is not None and expected.llm is not None
+    assert result.llm.calls == expected.llm.calls

@@ -1,23 +1,35 @@
-"""The decision gateway: conservative-lookahead batching of policy calls.
+"""The decision gateway: conservative-lookahead scheduling of policy calls.
 
-A decision requested at t resolves at t + think_time > t. Every request made before the
-earliest pending resolution time (the horizon) was made on an observation taken before any
-of them can act, so they cannot influence each other and may be decided together, in
-parallel. The run loop flushes the batch just before simulated time reaches the horizon.
-Decisions are stored on their requests and applied by the agents' processes in simulated
-time order, never in the order in which an (async) policy returned them. With a
-`PolicyRouter` (agent groups), batch policies decide their part of a batch at once and
-async policies theirs concurrently, each with its own concurrency limit when it has one.
+A decision requested at t resolves at t + think_time > t. Its observation was taken at t,
+and nothing that happens after t can change it, so the request can be decided at any
+moment before simulated time reaches its resolution. The gateway uses that freedom:
+
+- Async policies (LLM calls) start at once, when the request is made, and run while the
+  simulation goes on. The run loop waits only when the next event is the resolution of a
+  request still undecided (the horizon), and then only for the requests due at that time;
+  the rest keep running. Calls queue for a policy's concurrency by earliest resolution
+  first, since those are the ones the simulation will wait for.
+- Batch policies (vectorised offline models) decide every request queued for them at once,
+  when the horizon is reached, as one batch.
+
+Decisions are stored on their requests and applied by the engine in simulated-time order,
+never in the order in which calls finished. The calls of one agent run one after the other
+in the order they were made (its memory of one decision is part of its next prompt).
+A checkpoint stores decided requests by their decision and undecided ones by their
+observation (`save_request`), to be asked again on resume (`load_request`), so a commit
+never has to wait for calls in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Sequence
+import heapq
+import importlib
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Decision, Observation
-from oasis_des.policies.router import PolicyRouter
+from oasis_des.policies.router import PolicyRouter, policy_for
 
 
 class PolicyAbort(RuntimeError):
@@ -25,18 +37,32 @@ class PolicyAbort(RuntimeError):
     (e.g. a replay cache miss: the run no longer matches its recording)."""
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, eq=False)
 class Request:
-    """One pending decision: what was observed, and when the decision takes effect."""
+    """One decision to make: what was observed, and when the decision takes effect."""
 
     observation: Observation
     resolve_at: float
+    seq: int = 0  # order of requests (an agent's calls run in this order)
     decision: Decision | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+    after: Request | None = field(default=None, repr=False)  # the agent's previous call
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decided:
+    """A request restored from a checkpoint with its decision."""
+
+    decision: Decision
 
 
 @dataclass(kw_only=True)
 class GatewayStats:
-    """Batch sizes and concurrency of a run (for studying LLM parallelism)."""
+    """Batch sizes and concurrency of a run (for studying LLM parallelism).
+
+    A batch is what one wait of the run loop settled: the requests decided since the
+    previous wait (async calls finish in the background, batch policies decide at once).
+    """
 
     batches: int = 0
     decisions: int = 0
@@ -50,7 +76,7 @@ class GatewayStats:
 
 
 class Gateway:
-    """Collects requests and decides them in batches with one policy."""
+    """Decides requests with one policy (or a router of policies) ahead of their horizon."""
 
     def __init__(
         self,
@@ -62,28 +88,123 @@ class Gateway:
         if not isinstance(policy, (BatchPolicy, AsyncPolicy, PolicyRouter)):
             raise TypeError(f"{type(policy).__name__} has neither decide_batch() nor decide().")
         self.policy = policy
-        self.max_batch = max_batch
+        self.max_batch = max_batch  # > 0: decide (or await) every this many requests
         self.max_concurrency = max_concurrency
-        self.pending: list[Request] = []
-        self.horizon = float("inf")
         self.stats = GatewayStats()
+        self._seq = 0
+        self._queued: list[Request] = []  # for batch policies, decided at the horizon
+        self._queued_horizon = float("inf")
+        self._undecided: dict[int, Request] = {}  # async requests by seq
+        self._due: list[tuple[float, int, Request]] = []  # heap of (resolve_at, seq, request)
+        self._unstarted: list[Request] = []
+        self._last: dict[int, Request] = {}  # agent -> its latest undecided async request
+        self._slots: dict[int, _Slots] = {}  # id(policy) -> its concurrency limit
+        self._settled = 0  # decisions since the last wait (the next batch's size)
+        self._running = 0
         # One event loop for the whole run, so async clients keep their connections.
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    # -- requests ---------------------------------------------------------------------
+    @property
+    def pending(self) -> bool:
+        """Whether some request is not decided yet."""
+        return bool(self._queued or self._undecided)
+
+    @property
+    def horizon(self) -> float:
+        """The earliest resolution time of an undecided request (inf: none)."""
+        due = self._due
+        while due and due[0][2].decision is not None:
+            heapq.heappop(due)
+        return min(self._queued_horizon, due[0][0]) if due else self._queued_horizon
+
+    @property
+    def oldest(self) -> float:
+        """The earliest observation time of an undecided request (inf: none)."""
+        times = [r.observation.time for r in self._queued]
+        times += [r.observation.time for r in self._undecided.values()]
+        return min(times, default=float("inf"))
+
     def submit(self, observation: Observation, resolve_at: float) -> Request:
-        """Queue a decision; it is decided before simulated time reaches `resolve_at`."""
+        """Ask for a decision; it is made before simulated time reaches `resolve_at`."""
         if resolve_at <= observation.time:
             raise ValueError("A decision must resolve strictly after its observation.")
-        request = Request(observation=observation, resolve_at=resolve_at)
-        self.pending.append(request)
-        self.horizon = min(self.horizon, resolve_at)
-        if self.max_batch and len(self.pending) >= self.max_batch:
-            self.flush()
+        request = Request(observation=observation, resolve_at=resolve_at, seq=self._seq)
+        self._seq += 1
+        if isinstance(policy_for(self.policy, observation.agent_id), BatchPolicy):
+            self._queued.append(request)
+            self._queued_horizon = min(self._queued_horizon, resolve_at)
+            if self.max_batch and len(self._queued) >= self.max_batch:
+                self.decide_queued()
+                self._count_batch()
+            return request
+        self._add_async(request)
+        if self.max_batch and len(self._undecided) >= self.max_batch:
+            self._wait(list(self._undecided.values()))
+            self._count_batch()
+        else:
+            self._pump()  # send it now
         return request
 
     def flush(self) -> None:
-        """Decide every pending request."""
-        batch, self.pending, self.horizon = self.pending, [], float("inf")
+        """Decide what the run needs before it reaches the horizon: every queued batch
+        request, and every async one due at the horizon (the others keep running)."""
+        horizon = self.horizon
+        self.decide_queued()
+        due = []
+        while self._due and self._due[0][0] <= horizon:
+            request = heapq.heappop(self._due)[2]
+            if request.decision is None:
+                due.append(request)
+        self._wait(due)
+        self._count_batch()
+
+    def drain(self) -> None:
+        """Decide every request (a finished run accounts for every call it made)."""
+        self.decide_queued()
+        self._wait(list(self._undecided.values()))
+        self._count_batch()
+
+    # -- checkpoints ------------------------------------------------------------------
+    @staticmethod
+    def save_request(request: Request | Decided) -> dict[str, Any]:
+        """A request as JSON: its decision, or (undecided) what to ask again on resume."""
+        if request.decision is not None:
+            return asdict(request.decision)
+        assert isinstance(request, Request)
+        obs = request.observation
+        values = {f.name: getattr(obs, f.name) for f in fields(obs)}
+        for key, value in values.items():
+            if isinstance(value, frozenset):
+                values[key] = sorted(value)
+        return {"ask": {"type": f"{type(obs).__module__}:{type(obs).__qualname__}",
+                        "observation": values, "resolve_at": request.resolve_at,
+                        "seq": request.seq}}
+
+    def load_request(self, saved: dict[str, Any]) -> Request | Decided:
+        """A request from `save_request`: decided, or asked again (in its original order)."""
+        if "ask" not in saved:
+            return Decided(decision=Decision(**saved))
+        ask = saved["ask"]
+        module, name = ask["type"].split(":")
+        kind = getattr(importlib.import_module(module), name)
+        if not (isinstance(kind, type) and issubclass(kind, Observation)):
+            raise ValueError(f"Checkpoint holds a request of unknown type {ask['type']!r}.")
+        values = dict(ask["observation"])
+        for f in fields(kind):
+            if f.name in values and isinstance(f.default, frozenset):
+                values[f.name] = frozenset(values[f.name])
+        values["posts"] = tuple(values.get("posts", ()))
+        request = Request(observation=kind(**values), resolve_at=ask["resolve_at"],
+                          seq=ask["seq"])
+        self._seq = max(self._seq, request.seq + 1)
+        self._add_async(request)
+        return request
+
+    # -- deciding ---------------------------------------------------------------------
+    def decide_queued(self) -> None:
+        """Decide the requests queued for batch policies (also before a checkpoint)."""
+        batch, self._queued, self._queued_horizon = self._queued, [], float("inf")
         if not batch:
             return
         observations = [r.observation for r in batch]
@@ -91,73 +212,143 @@ class Gateway:
             parts = self.policy.split(observations)
         else:
             parts = [(self.policy, list(range(len(batch))))]
-        waiting: list[tuple[AsyncPolicy, list[int]]] = []
-        in_flight = 0
         for policy, positions in parts:
-            if isinstance(policy, BatchPolicy):
-                decisions = policy.decide_batch([observations[i] for i in positions])
-                if len(decisions) != len(positions):
-                    raise RuntimeError(
-                        f"Policy returned {len(decisions)} decisions for {len(positions)} observations."
-                    )
-                for i, decision in zip(positions, decisions):
-                    batch[i].decision = decision
-                in_flight = max(in_flight, len(positions))
-            else:
-                waiting.append((policy, positions))
-        if waiting:
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-            peak = self._loop.run_until_complete(self._decide_async(batch, waiting))
-            in_flight = max(in_flight, peak)
+            assert isinstance(policy, BatchPolicy)
+            decisions = policy.decide_batch([observations[i] for i in positions])
+            if len(decisions) != len(positions):
+                raise RuntimeError(
+                    f"Policy returned {len(decisions)} decisions for {len(positions)} observations."
+                )
+            for i, decision in zip(positions, decisions):
+                batch[i].decision = decision
+            self.stats.max_in_flight = max(self.stats.max_in_flight, len(positions))
+        self._settled += len(batch)
+
+    def _count_batch(self) -> None:
+        n, self._settled = self._settled, 0
+        if not n:
+            return
         s = self.stats
         s.batches += 1
-        s.decisions += len(batch)
-        s.max_batch = max(s.max_batch, len(batch))
-        s.max_in_flight = max(s.max_in_flight, in_flight)
-        s.sizes[len(batch)] = s.sizes.get(len(batch), 0) + 1
+        s.decisions += n
+        s.max_batch = max(s.max_batch, n)
+        s.sizes[n] = s.sizes.get(n, 0) + 1
 
-    async def _decide_async(
-        self, batch: Sequence[Request], parts: Sequence[tuple[AsyncPolicy, list[int]]]
-    ) -> int:
-        """Decide the async parts concurrently; return the peak number of calls in flight."""
-        running = peak = 0
+    def _add_async(self, request: Request) -> None:
+        self._undecided[request.seq] = request
+        heapq.heappush(self._due, (request.resolve_at, request.seq, request))
+        self._unstarted.append(request)
 
-        async def one(policy: AsyncPolicy, limit: asyncio.Semaphore, request: Request) -> None:
-            nonlocal running, peak
-            async with limit:
-                running += 1
-                peak = max(peak, running)
-                try:
-                    request.decision = await policy.decide(request.observation)
-                except PolicyAbort:
-                    raise
-                except Exception as exc:  # a failed call is a typed failure, not a crash
-                    request.decision = Decision(
-                        action="do_nothing", error=f"{type(exc).__name__}: {exc}"
-                    )
-                finally:
-                    running -= 1
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop
 
-        tasks = []
-        for policy, positions in parts:
-            # A policy with its own limit (an LLM profile's `concurrency`) uses it.
-            limit = asyncio.Semaphore(getattr(policy, "concurrency", None) or self.max_concurrency)
-            tasks += [asyncio.ensure_future(one(policy, limit, batch[i])) for i in positions]
+    def _start(self) -> None:
+        """Create the tasks of new requests, in request order (restored ones included)."""
+        if not self._unstarted:
+            return
+        loop = self._event_loop()
+        starting, self._unstarted = sorted(self._unstarted, key=lambda r: r.seq), []
+        for request in starting:
+            agent = request.observation.agent_id
+            request.after = self._last.get(agent)
+            self._last[agent] = request
+            request.task = loop.create_task(self._decide(request))
+
+    def _pump(self) -> None:
+        """Let the event loop send new calls and take in answers, without blocking."""
+        self._start()
+        loop = self._event_loop()
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+
+    def _wait(self, requests: list[Request]) -> None:
+        """Run the event loop until `requests` are decided (other calls progress too)."""
+        self._start()
+        tasks = [r.task for r in requests if r.decision is None and r.task is not None]
+        if not tasks:
+            return
+        loop = self._event_loop()
+        done, _ = loop.run_until_complete(asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION))
+        for task in done:
+            if task.exception() is not None:  # a PolicyAbort: the run stops
+                self._cancel()
+                raise task.exception()  # type: ignore[misc]
+
+    async def _decide(self, request: Request) -> None:
+        obs = request.observation
+        previous, request.after = request.after, None
+        if previous is not None and previous.task is not None and not previous.task.done():
+            await asyncio.wait([previous.task])
+        policy = policy_for(self.policy, obs.agent_id)
+        slots = self._slots.get(id(policy))
+        if slots is None:
+            limit = getattr(policy, "concurrency", None) or self.max_concurrency
+            slots = self._slots[id(policy)] = _Slots(limit)
+        await slots.acquire((request.resolve_at, request.seq))
+        self._running += 1
+        self.stats.max_in_flight = max(self.stats.max_in_flight, self._running)
         try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            decision = await policy.decide(obs)  # type: ignore[union-attr]
+        except PolicyAbort:
             raise
-        return peak
+        except Exception as exc:  # a failed call is a typed failure, not a crash
+            decision = Decision(action="do_nothing", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._running -= 1
+            slots.release()
+        request.decision = decision
+        del self._undecided[request.seq]
+        if self._last.get(obs.agent_id) is request:
+            del self._last[obs.agent_id]
+        self._settled += 1
+
+    def _cancel(self) -> None:
+        """Stop every call in flight (the run failed or ends)."""
+        tasks = [r.task for r in self._undecided.values() if r.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks and self._loop is not None:
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
     def close(self) -> None:
-        """Let async policies close their connections, then release the event loop."""
+        """Stop calls in flight, let async policies close their connections, release the loop."""
         if self._loop is not None:
+            self._cancel()
             close = getattr(self.policy, "aclose", None)
             if close is not None:
                 self._loop.run_until_complete(close())
             self._loop.close()
             self._loop = None
+
+
+class _Slots:
+    """A semaphore whose waiters get in by priority (earliest resolution first): the
+    simulation waits for the earliest undecided request, so that one should run first."""
+
+    def __init__(self, limit: int) -> None:
+        self.free = limit
+        self._waiting: list[tuple[tuple[float, int], asyncio.Future[None]]] = []
+
+    async def acquire(self, priority: tuple[float, int]) -> None:
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the slot just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        """Hand the slot to the first waiter still waiting, else free it."""
+        while self._waiting:
+            _, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1

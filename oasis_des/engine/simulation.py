@@ -35,7 +35,7 @@ from oasis_des.llm.usage import LLMUsage
 from oasis_des.platform.actions import ActionType, shorten
 from oasis_des.platform.platform import Platform
 from oasis_des.platform.store import StorageError, storage_error
-from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Decision, Observation
+from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
 from oasis_des.policies.router import PolicyRouter
 from oasis_des.rng import keyed_uniforms
 
@@ -194,8 +194,8 @@ class Simulation:
         ))
         a.register("decide", Kind(
             fire=self._decided,
-            save=lambda p: [p[0], asdict(p[1].decision)],
-            load=lambda saved: (saved[0], _Decided(Decision(**saved[1]))),
+            save=lambda p: [p[0], self.gateway.save_request(p[1])],
+            load=lambda saved: (saved[0], self.gateway.load_request(saved[1])),
         ))
 
     def _start_schedule(self) -> None:
@@ -394,10 +394,10 @@ class Simulation:
         try:
             while True:
                 nxt = env.peek()
-                if gateway.pending and nxt >= gateway.horizon:
-                    gateway.flush()
                 if nxt >= stop:
                     break
+                if gateway.pending and nxt >= gateway.horizon:
+                    gateway.flush()
                 due = nxt >= self._next_commit or self.stop_requested
                 if due and self._in_service == 0:
                     while self._next_commit <= nxt:
@@ -443,10 +443,11 @@ class Simulation:
 
     def _commit(self, started: float) -> None:
         """Commit the stretch together with the checkpoint of the state it leads to."""
-        if self.gateway.pending:
-            self.gateway.flush()  # decisions are part of the state; batching never changes them
+        # Calls in flight go on: the checkpoint asks them again on resume (gateway.py), and
+        # holds the records of calls that may still sort before theirs (usage.py).
+        self.gateway.decide_queued()
         conn = self.platform.connection
-        self.llm.usage.write(conn)
+        self.llm.usage.write(conn, before=min(self.gateway.oldest, self.env.now))
         self._checkpoint(wallclock.perf_counter() - started)
         conn.execute("COMMIT")
 
@@ -512,7 +513,6 @@ class Simulation:
         failures = dict(
             conn.execute("SELECT action, COUNT(*) FROM failed_action GROUP BY action ORDER BY action")
         )
-        self.llm.usage.write(conn)
         return RunResult(
             db_path=self.db_path,
             actions=actions,
@@ -631,13 +631,6 @@ def _load_policy(
 
 def _load_script(config: Config) -> list[ScriptedAction]:
     return read_script(config.script.file) if config.script.file else []
-
-
-@dataclass(frozen=True)
-class _Decided:
-    """A decision restored from a checkpoint, standing in for its gateway request."""
-
-    decision: Decision
 
 
 def _policies(policy: Any) -> list[Any]:

@@ -1,8 +1,8 @@
 """Interviews (OASIS's interview action): researchers' questions to LLM agents.
 
 During a run a question is asked at a simulated time through the gateway, like a decision:
-it is answered in the same batches and, for one agent, after every request the agent made
-before it, so the answer never depends on batching or on which server was fastest. The
+it is sent at once and, for one agent, answered after every request the agent made before
+it, so the answer never depends on batching or on which server was fastest. The
 answer is recorded one simulated second later as an `interview` trace row (prompt and
 response). Answers enter the agent's memory only with `llm.remember_interviews = true`.
 
@@ -17,7 +17,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from oasis_des.engine.agenda import Kind
@@ -50,8 +50,8 @@ class Interviews:
         sim.agenda.register("interview", Kind(fire=self._ask))
         sim.agenda.register("answer", Kind(
             fire=self._answer,
-            save=lambda p: [p[0], p[1], asdict(p[2].decision)],
-            load=lambda saved: (saved[0], saved[1], _Answered(decision=Decision(**saved[2]))),
+            save=lambda p: [p[0], p[1], sim.gateway.save_request(p[2])],
+            load=lambda saved: (saved[0], saved[1], sim.gateway.load_request(saved[2])),
         ))
 
     def answers(self, agent: int) -> bool:
@@ -117,13 +117,6 @@ class Interviews:
         else:
             sim.platform.now = sim.env.now
             sim.platform.record_failure(agent, "interview", {"prompt": question}, decision.error)
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Answered:
-    """A decided interview restored from a checkpoint (stands in for the gateway request)."""
-
-    decision: Decision
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,9 +5,9 @@ record/replay cache or send it, read the tool call back into a Decision (or a ty
 failure), remember the activation, and record the call's usage. A failure never escapes:
 the agent does nothing and the run goes on; only a replay cache miss stops the run.
 
-The calls of one agent run one after the other, in the order the gateway asked for them
-(an agent's second request, e.g. an interview while it is deciding, waits for the first),
-so what an agent remembers never depends on which server answered first.
+The calls of one agent run one after the other, in the order they were asked for (the
+gateway keeps that order; `decide` keeps it too when called directly, as interviews after
+a run do), so what an agent remembers never depends on which server answered first.
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ class LLMPolicy:
         self.prompts = PromptBuilder(profile.prompt, population, kind, self.tools.response_method)
         self.memory = AgentMemory(profile.prompt.memory_activations, profile.prompt.memory_tokens)
         self.client = ChatClient(profile)
+        if session.cache is None or session.cache.mode != "replay":
+            # Load the client library now rather than in the run's first call (it takes
+            # about half a second); a replay never calls a server and does without it.
+            import openai  # noqa: F401
         sampling: dict[str, Any] = {"model": profile.model, "max_tokens": profile.max_tokens}
         if profile.temperature is not None:
             sampling["temperature"] = profile.temperature

@@ -1,8 +1,11 @@
 """Usage accounting: one record per LLM call, run totals, and the run's `llm_call` table.
 
-Records are kept in memory and written when the simulation reports a result, sorted by
-(simulated time, agent, activation, purpose), so row ids never depend on which HTTP answer
-came back first. Columns that depend on the wall clock or the transport (endpoint,
+Records are kept in memory until the engine commits, then written sorted by (simulated
+time, agent, activation, purpose), so row ids never depend on which HTTP answer came back
+first. Calls finish in any order while others are still running, so a commit writes only
+the records older than the oldest request still undecided (`before`): every later record
+sorts after them, and the rows come out in one global order whenever the commits fall.
+Totals count written records, so they too are the same in every run. Columns that depend on the wall clock or the transport (endpoint,
 latency, cache hit, attempts) are left out of the run digest (engine/digest.py).
 """
 
@@ -36,6 +39,7 @@ class CallRecord:
 
 _COLUMNS = tuple(f.name for f in fields(CallRecord))
 _ROW = attrgetter(*_COLUMNS)  # dataclasses.astuple deep-copies: many times slower
+_ORDER = attrgetter("sim_time", "agent_id", "activation", "purpose")
 _INSERT = f"INSERT INTO llm_call ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
@@ -74,7 +78,13 @@ class UsageLog:
         self._retries: Counter[str] = Counter()
 
     def add(self, record: CallRecord, retries: dict[str, int] | None = None) -> None:
+        """Keep a finished call until it is written (retries are counted at once: they
+        depend on the transport, like latency)."""
         self._pending.append(record)
+        if retries:
+            self._retries.update(retries)
+
+    def _count(self, record: CallRecord) -> None:
         self._calls += 1
         self._prompt += record.prompt_tokens
         self._completion += record.completion_tokens
@@ -86,19 +96,20 @@ class UsageLog:
             self._latency += record.latency_s
         if record.error is not None:
             self._errors[record.error] += 1
-        if retries:
-            self._retries.update(retries)
 
     @property
     def calls(self) -> int:
         return self._calls
 
-    def write(self, conn: sqlite3.Connection) -> None:
-        """Append the records not yet written to `llm_call`, in simulated-time order."""
-        if not self._pending:
+    def write(self, conn: sqlite3.Connection, before: float = float("inf")) -> None:
+        """Append the records of calls observed before simulated minute `before` to
+        `llm_call`, in simulated-time order."""
+        rows = sorted((r for r in self._pending if r.sim_time < before), key=_ORDER)
+        if not rows:
             return
-        rows = sorted(self._pending, key=lambda r: (r.sim_time, r.agent_id, r.activation, r.purpose))
-        self._pending = []
+        self._pending = [r for r in self._pending if r.sim_time >= before]
+        for record in rows:
+            self._count(record)
         own = not conn.in_transaction
         if own:
             conn.execute("BEGIN")
@@ -107,13 +118,13 @@ class UsageLog:
             conn.execute("COMMIT")
 
     def state(self) -> dict[str, Any]:
-        """The running totals as JSON, for checkpoints (after `write()`: records are rows)."""
-        if self._pending:
-            raise RuntimeError("Write the pending LLM call records before taking the usage state.")
-        return asdict(self.totals())
+        """The totals and the records not yet written, as JSON, for checkpoints."""
+        return {**asdict(self.totals()), "pending": [asdict(r) for r in self._pending]}
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Continue from totals saved by `state()`."""
+        """Continue from a `state()`."""
+        state = dict(state)
+        self._pending = [CallRecord(**r) for r in state.pop("pending", ())]
         u = LLMUsage(**state)
         self._calls, self._hits = u.calls, u.cache_hits
         self._prompt, self._completion = u.prompt_tokens, u.completion_tokens
