@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from hostile_values import table_dump
 from oasis_des.cli import build_parser, main
 from oasis_des.engine import checkpoint
 from oasis_des.engine.commands import config_from_args
+from oasis_des.engine.runlock import RunLock
 from oasis_des.engine.simulation import Simulation
 from oasis_des.platform import store
 from oasis_des.platform.store import StorageError
@@ -207,6 +209,34 @@ def test_a_database_locked_mid_run_stops_the_run_resumably(
     assert str(db) in str(info.value) and f"oasis-des resume {db}" in str(info.value)
     assert assert_intact_at_its_checkpoint(db) == 50.0
     assert resumed_digest(db) == expected_digest
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock")
+def test_a_run_database_is_written_by_one_process_at_a_time(tmp_path: Path) -> None:
+    db = tmp_path / "busy.db"
+    cli = [sys.executable, "-m", "oasis_des.cli"]
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    running = subprocess.Popen(
+        [*cli, "run", "--agents", "1500", "--duration", "48h", "--quiet", "--out", str(db)], **pipes
+    )
+    try:
+        while not db.exists():
+            assert running.poll() is None, running.communicate()
+            time.sleep(0.01)
+        others = [  # a second process resuming it, a third replacing it
+            subprocess.Popen([*cli, "resume", str(db), "--quiet"], **pipes),
+            subprocess.Popen([*cli, "run", "--agents", "10", "--duration", "1h", "--quiet",
+                              "--overwrite", "--out", str(db)], **pipes),
+        ]
+        for other in others:
+            _, err = other.communicate(timeout=120)
+            assert_clean_error(other.returncode, err, f"Database {db} is in use by another process")
+        assert running.poll() is None and db.exists()  # undisturbed
+    finally:
+        running.kill()
+        running.communicate()
+    RunLock(db).release()  # the killed process's lock went with it
+    assert not Path(f"{db}-lock").exists()
 
 
 # -- read-only files and directories ------------------------------------------------------

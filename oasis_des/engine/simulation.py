@@ -28,6 +28,7 @@ from oasis_des.engine.agenda import Agenda, Kind
 from oasis_des.engine.config import Config, ConfigError, build_config
 from oasis_des.engine.digest import table_digest
 from oasis_des.engine.gateway import Gateway, GatewayStats
+from oasis_des.engine.runlock import RunLock
 from oasis_des.engine.scripted import ScriptedAction, read_script
 from oasis_des.llm.interview import Interviews
 from oasis_des.llm.session import LLMSession
@@ -91,6 +92,23 @@ class Simulation:
         script: list[ScriptedAction] | None = None,
         llm: LLMSession | None = None,
         _checkpoint: dict[str, Any] | None = None,
+        _lock: RunLock | None = None,
+    ) -> None:
+        self._lock = _lock  # this process's lock on the database (runlock.py), until close()
+        try:
+            self._build(config, population, policy, script, llm, _checkpoint)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _build(
+        self,
+        config: Config,
+        population: Population | None,
+        policy: BatchPolicy | AsyncPolicy | PolicyRouter | None,
+        script: list[ScriptedAction] | None,
+        llm: LLMSession | None,
+        _checkpoint: dict[str, Any] | None,
     ) -> None:
         self.config = config
         t = config.time
@@ -121,7 +139,7 @@ class Simulation:
             _platform(config, ":memory:").close()  # leave no output file behind
         self.db_path = (
             config.output.path if resuming
-            else _prepare_output(config.output.path, config.output.overwrite)
+            else _prepare_output(config.output.path, config.output.overwrite, self._take_lock)
         )
         self.env = simpy.Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
         self.platform = _platform(config, self.db_path)
@@ -174,11 +192,28 @@ class Simulation:
         The run ends exactly as it would have without the stop. Pass the population and
         policy again if the run was built with objects rather than from its config.
         """
-        config, saved = read_checkpoint(db_path)
-        if saved is None:  # stopped before its first commit: nothing of it is kept
-            return cls(config.override(output={"overwrite": True}), population=population,
-                       policy=policy, llm=llm)
-        return cls(config, population=population, policy=policy, llm=llm, _checkpoint=saved)
+        # Locked before the checkpoint is read: no other process can advance the run now.
+        lock = RunLock(db_path) if Path(db_path).is_file() else None
+        try:
+            config, saved = read_checkpoint(db_path)
+            if saved is None:  # stopped before its first commit: nothing of it is kept
+                return cls(config.override(output={"overwrite": True}), population=population,
+                           policy=policy, llm=llm, _lock=lock)
+            return cls(config, population=population, policy=policy, llm=llm,
+                       _checkpoint=saved, _lock=lock)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+
+    def _take_lock(self, db_path: str) -> None:
+        """Lock the database at `db_path` for this process, unless it holds the lock."""
+        if self._lock is None:
+            self._lock = RunLock(db_path)
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     # -- building ---------------------------------------------------------------------
     def _register_kinds(self) -> None:
@@ -528,9 +563,13 @@ class Simulation:
         )
 
     def close(self) -> None:
-        self.gateway.close()
-        self.llm.close()
-        self.platform.close()
+        """Close the database and release it for other processes."""
+        try:
+            self.gateway.close()
+            self.llm.close()
+            self.platform.close()
+        finally:
+            self._release_lock()
 
     def _write_meta(self) -> None:
         meta = {
@@ -560,9 +599,10 @@ def _platform(config: Config, db_path: str) -> Platform:
     )
 
 
-def _prepare_output(path: str, overwrite: bool) -> str:
+def _prepare_output(path: str, overwrite: bool, lock: Callable[[str], None]) -> str:
     """Make room for a new run database at `path`: refuse an existing file (any file, ours
-    or not) unless `overwrite`, then remove it with its WAL; never touch a directory."""
+    or not) unless `overwrite`, then `lock` the path (the file may be a running run's) and
+    remove the file with its WAL; never touch a directory."""
     if path == ":memory:":
         return path
     out = Path(path)
@@ -579,10 +619,11 @@ def _prepare_output(path: str, overwrite: bool) -> str:
             "(--overwrite, or output.overwrite = true)."
         )
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lock(str(out))
         if exists:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{out}{suffix}").unlink(missing_ok=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise StorageError(
             f"Cannot create output database {out}: a file stands where a directory should be."
