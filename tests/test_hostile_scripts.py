@@ -278,3 +278,21 @@ def test_the_cli_refuses_a_hostile_script_before_creating_the_database(
         err.startswith(f"oasis-des: error: {script}, row 2, field args") and "Traceback" not in err
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize("write", [jsonl, csv_file])
+def test_a_script_row_for_an_agent_outside_the_population_is_named_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], write: Any
+) -> None:
+    script = write(tmp_path / "s", VALID, {**VALID, "agent_id": 5})
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[script]\nfile = "{script}"\n[population]\nagents = 5\n')
+    out = tmp_path / "run.db"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 2
+    row = 3 if script.suffix == ".csv" else 2
+    assert capsys.readouterr().err == (
+        f"oasis-des: error: {script}, row {row}, field agent_id: agent 5 is not in the "
+        "population (agents 0 to 4).\n"
+    )
+    assert not out.exists()
+    assert len(read_script(script, agents=6)) == 2  # in a larger population it fits

@@ -36,8 +36,9 @@ class ScriptedAction:
     args: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def read_script(path: str | Path) -> list[ScriptedAction]:
-    """Scripted actions from a .csv or .jsonl file, validated row by row (arguments too)."""
+def read_script(path: str | Path, agents: int | None = None) -> list[ScriptedAction]:
+    """Scripted actions from a .csv or .jsonl file, validated row by row (arguments too,
+    and agent ids against a population of `agents`, so that errors name the row)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Script file {path} does not exist.")
@@ -57,7 +58,7 @@ def read_script(path: str | Path) -> list[ScriptedAction]:
         rows = [(no, _json(path, no, line)) for no, line in lines if line.strip()]
     else:
         rows = _csv_rows(path, io.StringIO(text, newline=""))
-    return [_parse_row(path, no, row) for no, row in rows]
+    return [_parse_row(path, no, row, agents) for no, row in rows]
 
 
 def _json(path: Path, no: int, line: str) -> Any:
@@ -94,7 +95,7 @@ def _csv_rows(path: Path, f: Any) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def _parse_row(path: Path, no: int, row: Any) -> ScriptedAction:
+def _parse_row(path: Path, no: int, row: Any, agents: int | None) -> ScriptedAction:
     where = f"{path}, row {no}"
     if not isinstance(row, dict):
         keys = ", ".join(_COLUMNS)
@@ -110,6 +111,11 @@ def _parse_row(path: Path, no: int, row: Any) -> ScriptedAction:
         raise ValueError(
             f"{where}, field agent_id: expected an agent id (an integer >= 0), "
             f"got {shorten(row['agent_id'])}."
+        )
+    if agents is not None and agent >= agents:
+        raise ValueError(
+            f"{where}, field agent_id: agent {agent} is not in the population "
+            f"(agents 0 to {agents - 1})."
         )
     try:
         kind = parse_action(row["action"])

@@ -37,7 +37,7 @@ from oasis_des.platform.actions import ActionType, shorten
 from oasis_des.platform.platform import Platform
 from oasis_des.platform.store import StorageError, storage_error
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
-from oasis_des.policies.router import PolicyRouter
+from oasis_des.policies.router import PolicyRouter, policy_for
 from oasis_des.rng import keyed_uniforms
 
 REFRESH = ActionType.REFRESH.value
@@ -134,7 +134,8 @@ class Simulation:
             schedule.read_activation_csv(config.activation.csv, len(self.population))
             if t.mode == "continuous" and config.activation.model == "csv" else []
         )
-        script = script if script is not None or resuming else _load_script(config)
+        script = script if script is not None or resuming else _load_script(
+            config, len(self.population))
         if not resuming:  # settings the platform refuses (a plugin that cannot be loaded)
             _platform(config, ":memory:").close()  # leave no output file behind
         self.db_path = (
@@ -333,9 +334,11 @@ class Simulation:
             following = frozenset(authors.intersection(followees))
             muted = frozenset(authors & mutees)
         liked, disliked, reposted = self._engaged(agent, [p["post_id"] for p in posts])
+        context = getattr(policy_for(self.policy, agent), "context", None)  # e.g. LLM agents'
         return Observation(
             agent_id=agent, time=self.env.now, activation=index, posts=posts,
             following=following, muted=muted, liked=liked, disliked=disliked, reposted=reposted,
+            **(context(self.platform.connection, agent) if context is not None else {}),
         )
 
     def _engaged(self, agent: int, shown: list[int]) -> tuple[frozenset[int], ...]:
@@ -670,8 +673,8 @@ def _load_policy(
     return build_policy(config, population, session)
 
 
-def _load_script(config: Config) -> list[ScriptedAction]:
-    return read_script(config.script.file) if config.script.file else []
+def _load_script(config: Config, agents: int) -> list[ScriptedAction]:
+    return read_script(config.script.file, agents) if config.script.file else []
 
 
 def _policies(policy: Any) -> list[Any]:
