@@ -83,11 +83,68 @@ def test_feed_lines_have_ids_authors_counts_marks_and_recent_comments() -> None:
     feed = builder(comments_per_post=2, post_chars=50).feed(obs)
     lines = feed.splitlines()
     assert lines[0] == "Your feed:"
-    assert lines[1] == "post 11 by user 2 (followed) (3 likes) [you liked]: hello world"
-    assert lines[2] == "  (2 earlier comments)"
-    assert lines[3:5] == ["  comment 102 by user 9 (2 likes): c2", "  comment 103 by user 9 (3 likes): c3"]
-    assert lines[5] == f"post 12 by you (score -2): {'x' * 49}…"
+    assert lines[1] == "post 11 by user 2 (followed) (3 likes, 4 comments) [you liked]: hello world"
+    assert lines[2:4] == ["  comment 102 by user 9 (2 likes): c2", "  comment 103 by user 9 (3 likes): c3"]
+    assert lines[4] == f"post 12 by you (score -2): {'x' * 49}…"
     assert builder().feed(Observation(agent_id=0, time=0, activation=0)) == "Your feed is empty."
+
+
+def test_reposts_and_quotes_are_shortened_and_shown_once() -> None:
+    repost = "User {} reposted a post from User 5. Repost content: Rates go up.. "
+    posts = (post(21, 3, repost.format(3), comments=2), post(22, 4, repost.format(4), comments=2),
+             post(23, 6, "User 6 quoted a post from User 5. Quote content: No way. "
+                         "Original Content: Rates go up."))
+    lines = builder().feed(Observation(agent_id=0, time=0, activation=0, posts=posts)).splitlines()
+    assert lines[1] == "post 21 by user 3: repost of user 5: Rates go up."
+    assert lines[2:4] == ["  comment 100 by user 9: c0", "  comment 101 by user 9 (1 like): c1"]
+    assert lines[4:6] == ["post 22 by user 4: same as post 21", "  (comments as under post 21)"]
+    assert lines[6] == 'post 23 by user 6: quote of user 5: "No way" on: Rates go up.'
+
+
+def test_followers_and_group_messages_are_shown_when_observed() -> None:
+    messages = ({"group_id": 2, "group": "Cat people", "sender_id": 4, "content": "Meow\nmeow"},
+                {"group_id": 2, "group": "Cat people", "sender_id": 1, "content": "Purr"})
+    obs = Observation(agent_id=1, time=0, activation=0, followers=1, followings=12,
+                      group_messages=messages)
+    text = builder().decide_messages(obs, "")[1]["content"]
+    assert text.split("\n\n")[:2] == [
+        "You have 1 follower and follow 12 users.",
+        "Latest messages in your groups:\n- group 2 (Cat people), user 4: Meow meow\n"
+        "- group 2 (Cat people), you: Purr",
+    ]
+    plain = builder().decide_messages(Observation(agent_id=1, time=0, activation=0), "")
+    assert plain[1]["content"] == "Your feed is empty.\n\nChoose one action."
+
+
+def test_social_context_reads_follower_counts_and_the_latest_group_messages() -> None:
+    from conftest import make_platform
+
+    from oasis_des.llm.context import GROUP_MESSAGES, social_context
+
+    p = make_platform("twitter")
+    p.execute(1, "follow", followee_id=0)
+    p.execute(2, "follow", followee_id=0)
+    gid = p.execute(0, "create_group", group_name="news")["group_id"]
+    p.execute(1, "create_group", group_name="other")
+    p.execute(1, "join_group", group_id=gid)
+    for i in range(GROUP_MESSAGES + 1):
+        p.execute(1, "send_to_group", group_id=gid, message=f"m{i}")
+    p.execute(1, "send_to_group", group_id=gid + 1, message="not for 0")
+    seen = social_context(p.connection, 0)
+    p.close()
+    assert (seen["followers"], seen["followings"]) == (2, 0)
+    assert [m["content"] for m in seen["group_messages"]] == \
+        [f"m{i}" for i in range(1, GROUP_MESSAGES + 1)]  # newest last
+    assert seen["group_messages"][0] == {"group_id": gid, "group": "news", "sender_id": 1,
+                                         "content": "m1"}
+
+
+def test_traits_already_in_the_persona_text_are_not_repeated() -> None:
+    pop = reddit_population()
+    pop.persona[0] = "A 30-year-old engineer from the UK, INTJ."
+    system = builder("reddit", pop).system(0)
+    assert "You are female." in system and "MBTI" not in system
+    assert "female, 31 years old, MBTI INTJ, from UK" in builder("reddit", pop).system(1)
 
 
 def test_decide_messages_are_compact() -> None:

@@ -45,7 +45,9 @@ def test_schemas_are_the_allowed_actions_with_spec_types_and_required_args() -> 
         for a in spec.args:
             assert props[a.name]["type"] == {int: "integer", str: "string"}[a.type]
         assert fn["parameters"].get("required", []) == [a.name for a in spec.args if a.required]
-    assert schemas["quote_post"]["parameters"]["properties"]["quote_content"]["description"] == "Your comment."
+    # Arguments are described by their names alone: tools are most of a prompt.
+    assert all("description" not in arg for fn in schemas.values()
+               for arg in fn["parameters"]["properties"].values())
 
 
 def test_tool_call_becomes_a_validated_decision() -> None:

@@ -191,10 +191,9 @@ class Gateway:
         if not (isinstance(kind, type) and issubclass(kind, Observation)):
             raise ValueError(f"Checkpoint holds a request of unknown type {ask['type']!r}.")
         values = dict(ask["observation"])
-        for f in fields(kind):
-            if f.name in values and isinstance(f.default, frozenset):
-                values[f.name] = frozenset(values[f.name])
-        values["posts"] = tuple(values.get("posts", ()))
+        for f in fields(kind):  # JSON gave lists for sets and tuples
+            if f.name in values and isinstance(f.default, (frozenset, tuple)):
+                values[f.name] = type(f.default)(values[f.name])
         request = Request(observation=kind(**values), resolve_at=ask["resolve_at"],
                           seq=ask["seq"])
         self._seq = max(self._seq, request.seq + 1)

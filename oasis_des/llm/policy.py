@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from oasis_des.agents.population import Population
 from oasis_des.llm.cache import Stored, canonical, request_key
 from oasis_des.llm.client import ChatClient
+from oasis_des.llm.context import social_context
 from oasis_des.llm.faults import LLMFault
 from oasis_des.llm.memory import AgentMemory
 from oasis_des.llm.profile import LLMProfile
@@ -171,6 +173,11 @@ class LLMPolicy:
             assert fault is not None
             return Decision(action="do_nothing", error=str(fault))
         return decision
+
+    @staticmethod
+    def context(connection: sqlite3.Connection, agent: int) -> dict[str, Any]:
+        """What the agent observes beside its feed (the engine asks when it observes)."""
+        return social_context(connection, agent)
 
     # -- bookkeeping ------------------------------------------------------------------
     @property

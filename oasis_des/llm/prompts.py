@@ -11,6 +11,7 @@ that an agent's persona does not define is an error naming the key and the file.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,11 +26,8 @@ PLATFORM_NAMES = {"twitter": "Twitter", "reddit": "Reddit"}
 # OASIS's Reddit prompt adds the persona's demographic traits; its Twitter prompt does not.
 DEFAULT_SYSTEM_TEMPLATES = {
     kind: f"""\
-# OBJECTIVE
-You're a {{platform}} user. You will see posts from your feed; react to them as yourself.
-
-# SELF-DESCRIPTION
-Your actions should be consistent with your self-description and personality.
+You're a {{platform}} user. React to your feed as yourself; your actions should be \
+consistent with your self-description and personality.
 You are {{name}} (@{{user_name}}, user {{user_id}}). {{profile}}{extra}"""
     for kind, extra in (("twitter", ""), ("reddit", "{traits}"))
 }
@@ -90,7 +88,7 @@ class PromptBuilder:
             bio=bio,
             persona=persona,
             profile=persona or bio or "no profile text",
-            traits=_traits_sentence(traits),
+            traits=_traits_sentence(traits, persona or bio),
         )
         return values
 
@@ -141,6 +139,11 @@ class PromptBuilder:
     def decide_messages(self, obs: Observation, memory: str) -> list[dict[str, str]]:
         """System and user messages of one activation."""
         parts = [memory] if memory else []
+        if obs.followers is not None:
+            parts.append(f"You have {_plural(obs.followers, 'follower')} and follow "
+                         f"{_plural(obs.followings or 0, 'user')}.")
+        if obs.group_messages:
+            parts.append(self.groups(obs))
         parts += [self.feed(obs), DECIDE_INSTRUCTION]
         return [
             {"role": "system", "content": self.system(obs.agent_id)},
@@ -157,36 +160,75 @@ class PromptBuilder:
         ]
 
     def feed(self, obs: Observation) -> str:
-        """The feed in one line per post and per shown comment."""
+        """The feed in one line per post and per shown comment.
+
+        Reposts of one post show its text and comments once: later copies refer to the
+        first (`same as post 12`, `comments as under post 12`).
+        """
         if not obs.posts:
             return "Your feed is empty."
         lines = ["Your feed:"]
+        texts: dict[str, int] = {}  # text -> the post that showed it
+        placed: dict[int, int] = {}  # comment id -> the post that showed it
+        keep = self.settings.comments_per_post
         for post in obs.posts:
-            lines.append(self._post_line(post, obs))
+            pid = post["post_id"]
             comments: Sequence[dict[str, Any]] = post.get("comments", ())
-            keep = self.settings.comments_per_post
             shown = comments[len(comments) - keep:] if keep else ()
-            if len(comments) > len(shown):
-                lines.append(f"  ({len(comments) - len(shown)} earlier comments)")
-            for c in shown:
-                who = "you" if c["user_id"] == obs.agent_id else f"user {c['user_id']}"
-                text = _cut(c["content"], self.settings.comment_chars)
-                lines.append(f"  comment {c['comment_id']} by {who}{_counts(c)}: {text}")
+            hidden = len(comments) - len(shown)
+            text = _cut(_compact(post["content"]), self.settings.post_chars)
+            first = texts.setdefault(text, pid)
+            if first != pid:
+                text = f"same as post {first}"
+            lines.append(self._post_line(post, obs, text, hidden))
+            fresh = [c for c in shown if c["comment_id"] not in placed]
+            if len(fresh) < len(shown):
+                lines.append(f"  (comments as under post {placed[shown[0]['comment_id']]})")
+            for c in fresh:
+                placed[c["comment_id"]] = pid
+                lines.append(f"  comment {c['comment_id']} by {self._who(c['user_id'], obs)}"
+                             f"{_counts(c)}: {_cut(c['content'], self.settings.comment_chars)}")
         return "\n".join(lines)
 
-    def _post_line(self, post: dict[str, Any], obs: Observation) -> str:
+    def groups(self, obs: Observation) -> str:
+        """The latest messages of the agent's chat groups, one line each."""
+        lines = ["Latest messages in your groups:"]
+        for m in obs.group_messages:
+            lines.append(f"- group {m['group_id']} ({_cut(m['group'], 40)}), "
+                         f"{self._who(m['sender_id'], obs)}: "
+                         f"{_cut(m['content'], self.settings.comment_chars)}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _who(user: int, obs: Observation) -> str:
+        return "you" if user == obs.agent_id else f"user {user}"
+
+    def _post_line(self, post: dict[str, Any], obs: Observation, text: str, hidden: int) -> str:
         author, pid = post["user_id"], post["post_id"]
-        if author == obs.agent_id:
-            who = "you"
-        else:
-            who = f"user {author}"
-            if author in obs.following:
-                who += " (followed)"
+        who = self._who(author, obs)
+        if author in obs.following:
+            who += " (followed)"
         marks = [m for m, ids in (("liked", obs.liked), ("disliked", obs.disliked),
                                   ("reposted", obs.reposted)) if pid in ids]
         done = f" [you {', '.join(marks)}]" if marks else ""
-        text = _cut(post["content"], self.settings.post_chars)
-        return f"post {pid} by {who}{_counts(post)}{done}: {text}"
+        return f"post {pid} by {who}{_counts(post, hidden)}{done}: {text}"
+
+
+# How the platform writes reposts and quotes (OASIS's wording), and shorter forms for prompts.
+_REPOST = re.compile(r"User \d+ reposted a post from User (\d+)\. Repost content: (.*?)\. $", re.S)
+_QUOTE = re.compile(r"User \d+ quoted a post from User (\d+)\. Quote content: (.*?)\. "
+                    r"Original Content: (.*)$", re.S)
+
+
+def _compact(content: Any) -> str:
+    """A repost or quote in fewer words: `repost of user 5: ...`, `quote of user 5: "..." on: ...`."""
+    text = str(content)
+    if text.startswith("User "):
+        if (m := _REPOST.match(text)) is not None:
+            return f"repost of user {m[1]}: {m[2]}"
+        if (m := _QUOTE.match(text)) is not None:
+            return f'quote of user {m[1]}: "{m[2]}" on: {m[3]}'
+    return text
 
 
 def _cut(text: Any, limit: int) -> str:
@@ -227,17 +269,23 @@ _COUNTERS = (("num_likes", " like", " likes"), ("num_dislikes", " dislike", " di
              ("num_shares", " share", " shares"))
 
 
-def _counts(item: dict[str, Any]) -> str:
-    """Non-zero counters in brackets: ' (score 3)' or ' (4 likes, 1 share)'."""
+def _counts(item: dict[str, Any], hidden: int = 0) -> str:
+    """Non-zero counters in brackets: ' (score 3)' or ' (4 likes, 1 share)', and the
+    number of comments when some of them are not shown (' (score 3, 12 comments)')."""
     score = item.get("score")
-    if score is not None:
-        return f" (score {score})"
-    parts = []
-    for key, one, many in _COUNTERS:
-        n = item.get(key)
-        if n:
-            parts.append(f"{n}{one if n == 1 else many}")
+    parts = [f"score {score}"] if score else []
+    if score is None:
+        for key, one, many in _COUNTERS:
+            n = item.get(key)
+            if n:
+                parts.append(f"{n}{one if n == 1 else many}")
+    if hidden:
+        parts.append(f"{len(item.get('comments', ()))} comments")
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _text(value: Any) -> str:
@@ -246,10 +294,17 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _traits_sentence(traits: Mapping[str, Any]) -> str:
-    parts = [fmt.format(_text(traits[k])) for k, fmt in _TRAIT_WORDS if traits.get(k) not in (None, "")]
+def _traits_sentence(traits: Mapping[str, Any], profile: str) -> str:
+    """The persona's traits in words, leaving out those its profile text already states."""
+    def new(value: Any) -> bool:
+        return re.search(rf"\b{re.escape(_text(value))}\b", profile) is None
+
+    parts = [fmt.format(_text(traits[k])) for k, fmt in _TRAIT_WORDS
+             if traits.get(k) not in (None, "") and new(traits[k])]
     topics = traits.get("interested_topics") or traits.get("topics")
-    if topics:
+    if isinstance(topics, (list, tuple)):
+        topics = [t for t in topics if new(t)]
+    if topics and new(topics):
         parts.append(f"interested in {_text(topics)}")
     return f"\nYou are {', '.join(parts)}." if parts else ""
 

@@ -25,15 +25,11 @@ _ARG_KEYS = ("args", "arguments", "parameters")
 def tool_schema(spec: ActionSpec) -> dict[str, Any]:
     """One action as an OpenAI function tool.
 
-    Tools are sent with every request, so they are kept terse: ids (`post_id`,
-    `followee_id`, ...) are described by their names and the action's description; only
-    text arguments carry their own description.
+    Tools are sent with every request (they are most of a prompt), so they are kept terse:
+    arguments are described by their names (`post_id`, `content`, `quote_content`, ...)
+    and the action's description, not by descriptions of their own.
     """
-    properties: dict[str, Any] = {}
-    for a in spec.args:
-        properties[a.name] = {"type": _JSON_TYPES[a.type]}
-        if a.type is str:
-            properties[a.name]["description"] = a.description
+    properties = {a.name: {"type": _JSON_TYPES[a.type]} for a in spec.args}
     parameters: dict[str, Any] = {"type": "object", "properties": properties}
     required = [a.name for a in spec.args if a.required]
     if required:
@@ -61,15 +57,14 @@ class ToolSet:
         if tool_calling:
             self.schemas: list[dict[str, Any]] | None = [tool_schema(s) for s in self.specs.values()]
             self.response_method = (
-                "# RESPONSE METHOD\nAct by calling exactly one tool (do_nothing is fine)."
-                if "do_nothing" in self.specs else
-                "# RESPONSE METHOD\nAct by calling exactly one tool."
+                "Act by calling exactly one tool (do_nothing is fine)."
+                if "do_nothing" in self.specs else "Act by calling exactly one tool."
             )
         else:
             self.schemas = None
             lines = "\n".join(action_line(s) for s in self.specs.values())
             self.response_method = (
-                "# RESPONSE METHOD\nReply with one JSON object and nothing else: "
+                "Reply with one JSON object and nothing else: "
                 '{"action": "<name>", "args": {...}}. Actions:\n' + lines
             )
 

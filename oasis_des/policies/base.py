@@ -22,6 +22,11 @@ class Observation:
     liked: frozenset[int] = frozenset()
     disliked: frozenset[int] = frozenset()
     reposted: frozenset[int] = frozenset()
+    # Filled only for policies that ask (a `context(connection, agent)` method, see
+    # llm/context.py): the agent's follower counts and its chat groups' latest messages.
+    followers: int | None = None
+    followings: int | None = None
+    group_messages: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
