@@ -186,9 +186,12 @@ def test_csv_activation_times(tmp_path: Path) -> None:
     assert times == [1.0, 2.0, 50.0]
 
 
-def test_stepped_mode_refuses_continuous_models() -> None:
+def test_stepped_mode_refuses_continuous_models_before_creating_the_database(
+    tmp_path: Path,
+) -> None:
     with pytest.raises(ValueError, match="needs time.mode = 'continuous'"):
-        run(seed=1, activation={"model": "poisson"})
+        run(tmp_path, seed=1, activation={"model": "poisson"})
+    assert not (tmp_path / "run.db").exists()
 
 
 def test_activation_groups_replace_persona_activity() -> None:

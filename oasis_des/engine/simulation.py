@@ -237,11 +237,6 @@ class Simulation:
     def _start_schedule(self) -> None:
         cfg, t = self.config.activation, self.config.time
         if t.mode == "stepped":
-            if cfg.model != "profile":
-                raise ValueError(
-                    f"activation.model = {cfg.model!r} needs time.mode = 'continuous'; "
-                    "stepped mode activates by the activity profile."
-                )
             self.agenda.at(0.0, "tick", 0)
         elif cfg.model == "csv":
             if self._replay_times:
@@ -251,7 +246,14 @@ class Simulation:
                 self._next_wake(agent, 0.0, 0)
 
     def _activation_clock(self) -> schedule.AgentClock | None:
+        """Each agent's activation times (None: ticks or a file decide); checked before the
+        output file exists."""
         cfg, seed = self.config.activation, self.config.seed
+        if self.config.time.mode == "stepped" and cfg.model != "profile":
+            raise ValueError(
+                f"activation.model = {cfg.model!r} needs time.mode = 'continuous'; "
+                "stepped mode activates by the activity profile."
+            )
         if self.config.time.mode == "stepped" or cfg.model == "csv":
             return None
         rates = np.full(len(self.population), cfg.rate) if cfg.rate else self.profile.mean_rate()
