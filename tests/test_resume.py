@@ -164,20 +164,32 @@ def _digest(output: str) -> str:
     return next(line.split()[-1] for line in output.splitlines() if line.startswith("digest"))
 
 
-RUN = ("run", "--agents", "1500", "--duration", "10h", "--seed", "3", "--quiet")
+RUN = ("--agents", "1500", "--duration", "10h", "--seed", "3", "--quiet")
+# Platform settings of killed runs (with cached feeds and recommender state to get back),
+# and how many times to kill one.
+KILLED = {
+    "twitter": ("[platform.settings]\nfeed_cache_minutes = 30.0\n", 2),
+    "reddit-embedding": ('[platform]\nkind = "reddit"\n[platform.settings]\n'
+                         'recommender = "embedding"\nfeed_cache_minutes = 30.0\n'
+                         "candidate_window = 200\n", 1),
+}
 
 
+@pytest.mark.parametrize("variant", sorted(KILLED))
 def test_killed_at_random_moments_and_resumed_ends_with_the_uninterrupted_digest(
-    tmp_path: Path,
+    tmp_path: Path, variant: str
 ) -> None:
-    whole = _cli(*RUN, "--out", str(tmp_path / "whole.db"))
+    settings, attempts = KILLED[variant]
+    (tmp_path / "run.toml").write_text(settings)
+    run = ("run", str(tmp_path / "run.toml"), *RUN)
+    whole = _cli(*run, "--out", str(tmp_path / "whole.db"))
     out, err = whole.communicate(timeout=300)
     assert whole.returncode == 0, err
     expected = _digest(out)
-    rng = random.Random(20261126)
-    for attempt in range(3):
+    rng = random.Random(f"20261126 {variant}")
+    for attempt in range(attempts):
         db = tmp_path / f"killed{attempt}.db"
-        proc = _cli(*RUN, "--out", str(db))
+        proc = _cli(*run, "--out", str(db))
         while not db.exists():  # before that there is nothing to resume
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 3.0))
