@@ -45,16 +45,19 @@ def server(latency: float) -> Iterator[str]:
 
 @contextmanager
 def timed_deciding() -> Iterator[list[float]]:
-    """Seconds the gateway spends running its event loop (where decisions are made: the
-    prompt, the cache lookup, parsing the answer) while the block runs, in a one-item list."""
-    spent = [0.0]
-    originals = {name: getattr(Gateway, name) for name in ("_pump", "_wait")}
+    """Wall and CPU seconds spent in the gateway (where decisions are made: the prompt, the
+    cache lookup, parsing the answer) while the block runs."""
+    spent = [0.0, 0.0]
+    originals = {name: getattr(Gateway, name) for name in ("submit", "flush", "drain")}
 
-    def timed(method: Callable[..., None]) -> Callable[..., None]:
-        def run(*args: Any) -> None:
-            t0 = time.perf_counter()
-            method(*args)
-            spent[0] += time.perf_counter() - t0
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            t0, c0 = time.perf_counter(), time.process_time()
+            try:
+                return method(*args)
+            finally:
+                spent[0] += time.perf_counter() - t0
+                spent[1] += time.process_time() - c0
         return run
 
     for name, method in originals.items():
@@ -128,6 +131,7 @@ def main() -> None:
                 "replay_wall_s": replayed.wall_seconds,
                 "replay_run_decisions_per_s": decisions / replayed.wall_seconds,
                 "replay_decide_decisions_per_s": decisions / decide_time[0],
+                "replay_decide_decisions_per_cpu_s": decisions / decide_time[1],
                 "cpu_contention": contention.stalled(),
             }
             results[mode] = entry

@@ -89,6 +89,7 @@ def test_record_then_replay_without_the_server_gives_the_same_digest(tmp_path: P
     assert replayed.llm.prompt_tokens == recorded.llm.prompt_tokens
     assert [r[:6] for r in calls(replayed.db_path)] == [r[:6] for r in calls(recorded.db_path)]
     assert {r[6:] for r in calls(replayed.db_path)} == {(1, None)}
+    assert replayed.gateway.max_in_flight == 0  # answered at once, without the event loop
     with pytest.raises(ReplayMiss, match=r"has no answer for agent \d+ \(decide at minute") as info:
         run(tmp_path / "d", model, seed=5, llm={"cache": cache, "cache_mode": "replay"})
     assert isinstance(info.value, PolicyAbort) and "--llm-cache-mode record" in str(info.value)

@@ -26,6 +26,7 @@ import asyncio
 import heapq
 import importlib
 from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Decision, Observation
@@ -99,6 +100,7 @@ class Gateway:
         self._unstarted: list[Request] = []
         self._last: dict[int, Request] = {}  # agent -> its latest undecided async request
         self._slots: dict[int, _Slots] = {}  # id(policy) -> its concurrency limit
+        self._is_batch: dict[int, bool] = {}  # id(policy) -> BatchPolicy (a slow isinstance)
         self._settled = 0  # decisions since the last wait (the next batch's size)
         self._running = 0
         # One event loop for the whole run, so async clients keep their connections.
@@ -131,13 +133,21 @@ class Gateway:
             raise ValueError("A decision must resolve strictly after its observation.")
         request = Request(observation=observation, resolve_at=resolve_at, seq=self._seq)
         self._seq += 1
-        if isinstance(policy_for(self.policy, observation.agent_id), BatchPolicy):
+        policy = policy_for(self.policy, observation.agent_id)
+        if self._batches(policy):
             self._queued.append(request)
             self._queued_horizon = min(self._queued_horizon, resolve_at)
             if self.max_batch and len(self._queued) >= self.max_batch:
                 self.decide_queued()
                 self._count_batch()
             return request
+        cached = getattr(policy, "decide_cached", None)
+        if cached is not None and observation.agent_id not in self._last:
+            # No earlier call of this agent is pending, so its answer may be read now.
+            request.decision = _guarded(cached, observation)
+            if request.decision is not None:
+                self._settled += 1
+                return request
         self._add_async(request)
         if self.max_batch and len(self._undecided) >= self.max_batch:
             self._wait(list(self._undecided.values()))
@@ -145,6 +155,12 @@ class Gateway:
         else:
             self._pump()  # send it now
         return request
+
+    def _batches(self, policy: Any) -> bool:
+        kind = self._is_batch.get(id(policy))
+        if kind is None:
+            kind = self._is_batch[id(policy)] = isinstance(policy, BatchPolicy)
+        return kind
 
     def flush(self) -> None:
         """Decide what the run needs before it reaches the horizon: every queued batch
@@ -289,11 +305,7 @@ class Gateway:
         self._running += 1
         self.stats.max_in_flight = max(self.stats.max_in_flight, self._running)
         try:
-            decision = await policy.decide(obs)  # type: ignore[union-attr]
-        except PolicyAbort:
-            raise
-        except Exception as exc:  # a failed call is a typed failure, not a crash
-            decision = Decision(action="do_nothing", error=f"{type(exc).__name__}: {exc}")
+            decision = await _guarded_async(policy.decide(obs))  # type: ignore[union-attr]
         finally:
             self._running -= 1
             slots.release()
@@ -320,6 +332,29 @@ class Gateway:
                 self._loop.run_until_complete(close())
             self._loop.close()
             self._loop = None
+
+
+def _guarded(decide: Callable[[Observation], Decision | None], obs: Observation) -> Decision | None:
+    """`decide(obs)`, with an exception (a failed call) as a typed failure, not a crash."""
+    try:
+        return decide(obs)
+    except PolicyAbort:
+        raise
+    except Exception as exc:
+        return _failure(exc)
+
+
+async def _guarded_async(deciding: Awaitable[Decision]) -> Decision:
+    try:
+        return await deciding
+    except PolicyAbort:
+        raise
+    except Exception as exc:
+        return _failure(exc)
+
+
+def _failure(exc: Exception) -> Decision:
+    return Decision(action="do_nothing", error=f"{type(exc).__name__}: {exc}")
 
 
 class _Slots:

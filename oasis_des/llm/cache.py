@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from oasis_des.engine.gateway import PolicyAbort
+from oasis_des.llm.faults import LLMFault
 
 CacheMode = Literal["off", "record", "replay", "auto"]
 MODES: tuple[str, ...] = ("off", "record", "replay", "auto")
@@ -50,6 +51,16 @@ class Stored:
     error_category: str | None = None
     error_detail: str | None = None
 
+    @classmethod
+    def of(cls, body: dict[str, Any] | None, fault: LLMFault | None) -> Stored:
+        return cls(body=body, error_category=fault.category if fault else None,
+                   error_detail=fault.detail if fault else None)
+
+    def fault(self) -> LLMFault | None:
+        """The stored transport failure, if the call failed."""
+        return LLMFault(self.error_category, self.error_detail or "") if self.error_category \
+            else None
+
 
 def canonical(value: Any) -> str:
     """The JSON text hashed for keys (sorted keys, no spaces, Unicode kept)."""
@@ -58,10 +69,14 @@ def canonical(value: Any) -> str:
 
 def request_key(static: str, agent: int, call: int, messages: list[dict[str, str]]) -> str:
     """Key of a request: `static` is `canonical()` of everything but the messages (it holds
-    the purpose); `call` is the agent's activation or interview number."""
+    the purpose); `call` is the agent's activation or interview number. Messages are hashed
+    as length-prefixed role and content (unambiguous, and cheaper than JSON)."""
     h = hashlib.sha256(static.encode("utf-8", "surrogatepass"))
     h.update(f"|{agent}|{call}|".encode())
-    h.update(canonical(messages).encode("utf-8", "surrogatepass"))
+    for m in messages:
+        content = m["content"].encode("utf-8", "surrogatepass")
+        h.update(f"{m['role']}:{len(content)}:".encode())
+        h.update(content)
     return h.hexdigest()
 
 

@@ -195,8 +195,19 @@ def interview_database(
 
 
 async def _ask_all(asked: list[tuple[LLMPolicy, Interview]], run_policy: Any) -> list[Decision]:
+    """Agents in parallel, the questions of one agent in order (an answer may enter memory)."""
+    by_agent: dict[int, list[int]] = {}
+    for i, (_, obs) in enumerate(asked):
+        by_agent.setdefault(obs.agent_id, []).append(i)
+    answers: dict[int, Decision] = {}
+
+    async def in_turn(positions: list[int]) -> None:
+        for i in positions:
+            answers[i] = await asked[i][0].decide(asked[i][1])
+
     try:
-        return list(await asyncio.gather(*(p.decide(obs) for p, obs in asked)))
+        await asyncio.gather(*(in_turn(p) for p in by_agent.values()))
+        return [answers[i] for i in range(len(asked))]
     finally:
         close = getattr(run_policy, "aclose", None)
         if close is not None:

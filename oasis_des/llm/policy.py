@@ -5,24 +5,21 @@ record/replay cache or send it, read the tool call back into a Decision (or a ty
 failure), remember the activation, and record the call's usage. A failure never escapes:
 the agent does nothing and the run goes on; only a replay cache miss stops the run.
 
-The calls of one agent run one after the other, in the order they were asked for (the
-gateway keeps that order; `decide` keeps it too when called directly, as interviews after
-a run do), so what an agent remembers never depends on which server answered first.
+Callers run the calls of one agent one after the other, in the order they were asked for
+(the gateway does; so do interviews after a run), so what an agent remembers never
+depends on which server answered first.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from oasis_des.agents.population import Population
 from oasis_des.llm.cache import Stored, canonical, request_key
-from oasis_des.llm.client import ChatClient
+from oasis_des.llm.client import CallOutcome, ChatClient
 from oasis_des.llm.context import social_context
 from oasis_des.llm.faults import LLMFault
 from oasis_des.llm.memory import AgentMemory
@@ -49,6 +46,18 @@ class _Request:
     params: dict[str, Any]
     canonical: str  # hashed into cache keys
     tokens: int  # approximate prompt tokens of the tools
+
+
+@dataclass(kw_only=True)
+class _Call:
+    """One call in the making: what is sent, and the cache's answer to it if it has one."""
+
+    obs: Observation
+    purpose: str  # "decide" or "interview"
+    request: _Request
+    messages: list[dict[str, str]]
+    key: str | None = None  # in the cache
+    stored: Stored | None = None
 
 
 class LLMPolicy:
@@ -86,93 +95,94 @@ class LLMPolicy:
                                 tokens=approx_tokens(canonical(decide.get("tools", ""))))
         self._interview = _Request(params=sampling, canonical=canonical(["interview", sampling]),
                                    tokens=0)
-        self._turns: dict[int, asyncio.Future[None]] = {}
 
     # -- AsyncPolicy ------------------------------------------------------------------
     async def decide(self, observation: Observation) -> Decision:
-        async with self._turn(observation.agent_id):
-            if isinstance(observation, Interview):
-                return await self._answer(observation)
-            agent = observation.agent_id
-            messages = self.prompts.decide_messages(observation, self.memory.render(agent))
-            decision = await self._call("decide", observation, messages, self._decide,
-                                        self.tools.decision)
-            self.memory.remember(agent, memory_line(observation, decision))
-            return decision
+        call = self._prepare(observation)
+        if call.stored is not None:
+            return self._conclude(call, call.stored.body, call.stored.fault(), None)
+        outcome = await self.client.complete({**call.request.params, "messages": call.messages})
+        cache = self.session.cache
+        if cache is not None and call.key is not None:
+            cache.put(call.key, self.profile.model, Stored.of(outcome.body, outcome.fault))
+        return self._conclude(call, outcome.body, outcome.fault, outcome)
 
-    async def _answer(self, interview: Interview) -> Decision:
-        agent = interview.agent_id
-        messages = self.prompts.interview_messages(agent, interview.question,
-                                                   self.memory.render(agent))
-        max_chars = self.profile.max_output_chars
+    def decide_cached(self, observation: Observation) -> Decision | None:
+        """The decision at once if the cache holds its answer, else None (ask `decide`).
 
-        def read(body: dict[str, Any]) -> Decision:
-            answer = answer_text(body, max_chars)
-            return Decision(action="interview",
-                            args={"prompt": interview.question, "response": answer})
-
-        decision = await self._call("interview", interview, messages, self._interview, read)
-        if decision.error is None and self.session.remember_interviews:
-            q = " ".join(interview.question.split())[:100]
-            answer = decision.args["response"]
-            self.memory.remember(agent, f'was asked "{q}" and answered "{answer[:200]}"')
-        return decision
-
-    # -- one call ---------------------------------------------------------------------
-    async def _call(
-        self,
-        purpose: str,
-        obs: Observation,
-        messages: list[dict[str, str]],
-        request: _Request,
-        read: Callable[[dict[str, Any]], Decision],
-    ) -> Decision:
-        """Ask (the cache, else a server) and `read` the answer; record the call's usage.
-
-        Any fault, in transport or in the answer, gives a typed failure Decision.
+        Replays answer every call from the cache: deciding them here spares the gateway its
+        event loop, which costs more than the decision itself.
         """
         cache = self.session.cache
-        stored = None
-        if cache is not None:
-            key = request_key(request.canonical, obs.agent_id, obs.activation, messages)
-            stored = cache.get(key)
-            if stored is None and cache.mode == "replay":
-                raise cache.miss(key, f"agent {obs.agent_id} ({purpose} at minute {obs.time:g})")
-        if stored is not None:
-            body = stored.body
-            fault = (LLMFault(stored.error_category, stored.error_detail or "")
-                     if stored.error_category else None)
-            endpoint, latency, attempts, retries = None, 0.0, 0, None
+        if cache is None or not cache.reads:
+            return None
+        call = self._prepare(observation)
+        if call.stored is None:
+            return None
+        return self._conclude(call, call.stored.body, call.stored.fault(), None)
+
+    # -- one call ---------------------------------------------------------------------
+    def _prepare(self, obs: Observation) -> _Call:
+        """The messages of a decision or an interview, and the cache's answer if it has one."""
+        agent = obs.agent_id
+        memory = self.memory.render(agent)
+        if isinstance(obs, Interview):
+            call = _Call(obs=obs, purpose="interview", request=self._interview,
+                         messages=self.prompts.interview_messages(agent, obs.question, memory))
         else:
-            outcome = await self.client.complete({**request.params, "messages": messages})
-            body, fault = outcome.body, outcome.fault
-            endpoint, latency, attempts = outcome.endpoint, outcome.latency_s, outcome.attempts
-            retries = outcome.retries
-            if cache is not None:
-                cache.put(key, self.profile.model, Stored(
-                    body=body,
-                    error_category=fault.category if fault else None,
-                    error_detail=fault.detail if fault else None,
-                ))
+            call = _Call(obs=obs, purpose="decide", request=self._decide,
+                         messages=self.prompts.decide_messages(obs, memory))
+        cache = self.session.cache
+        if cache is not None:
+            call.key = request_key(call.request.canonical, agent, obs.activation, call.messages)
+            call.stored = cache.get(call.key)
+            if call.stored is None and cache.mode == "replay":
+                raise cache.miss(call.key, f"agent {agent} ({call.purpose} at minute {obs.time:g})")
+        return call
+
+    def _conclude(
+        self, call: _Call, body: dict[str, Any] | None, fault: LLMFault | None,
+        outcome: CallOutcome | None,
+    ) -> Decision:
+        """Read the answer (any fault gives a typed failure Decision), record the call's
+        usage, and remember what the agent did."""
+        obs = call.obs
         decision = None
         if body is not None:
             try:
-                decision = read(body)
+                decision = self._read(obs, body)
             except LLMFault as exc:
                 fault = exc
-        prompt_tokens, completion_tokens = _tokens(body, messages, request.tokens)
+        prompt_tokens, completion_tokens = _tokens(body, call.messages, call.request.tokens)
         self.session.usage.add(CallRecord(
-            agent_id=obs.agent_id, sim_time=obs.time, activation=obs.activation, purpose=purpose,
-            model=self.profile.model, endpoint=endpoint, prompt_tokens=prompt_tokens,
+            agent_id=obs.agent_id, sim_time=obs.time, activation=obs.activation,
+            purpose=call.purpose, model=self.profile.model,
+            endpoint=outcome.endpoint if outcome else None, prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost=self.profile.cost(prompt_tokens, completion_tokens), latency_s=latency,
-            cache_hit=stored is not None, attempts=attempts,
+            cost=self.profile.cost(prompt_tokens, completion_tokens),
+            latency_s=outcome.latency_s if outcome else 0.0, cache_hit=outcome is None,
+            attempts=outcome.attempts if outcome else 0,
             error=fault.category if fault is not None else None,
-        ), retries)
+        ), outcome.retries if outcome else None)
         if decision is None:
             assert fault is not None
-            return Decision(action="do_nothing", error=str(fault))
+            decision = Decision(action="do_nothing", error=str(fault))
+        self._remember(obs, decision)
         return decision
+
+    def _read(self, obs: Observation, body: dict[str, Any]) -> Decision:
+        if not isinstance(obs, Interview):
+            return self.tools.decision(body)
+        answer = answer_text(body, self.profile.max_output_chars)
+        return Decision(action="interview", args={"prompt": obs.question, "response": answer})
+
+    def _remember(self, obs: Observation, decision: Decision) -> None:
+        if not isinstance(obs, Interview):
+            self.memory.remember(obs.agent_id, memory_line(obs, decision))
+        elif decision.error is None and self.session.remember_interviews:
+            q = " ".join(obs.question.split())[:100]
+            answer = decision.args["response"]
+            self.memory.remember(obs.agent_id, f'was asked "{q}" and answered "{answer[:200]}"')
 
     @staticmethod
     def context(connection: sqlite3.Connection, agent: int) -> dict[str, Any]:
@@ -184,21 +194,6 @@ class LLMPolicy:
     def request_tokens(self) -> int:
         """Approximate prompt tokens a decision request adds to its messages (the tools)."""
         return self._decide.tokens
-
-    @asynccontextmanager
-    async def _turn(self, agent: int) -> AsyncIterator[None]:
-        """Run an agent's calls one at a time, in the order they were asked for."""
-        previous = self._turns.get(agent)
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._turns[agent] = mine
-        try:
-            if previous is not None:
-                await previous
-            yield
-        finally:
-            mine.set_result(None)
-            if self._turns.get(agent) is mine:
-                del self._turns[agent]
 
     def state(self) -> dict[str, Any]:
         """JSON-able agent state (memory), for checkpoints."""

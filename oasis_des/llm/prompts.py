@@ -44,6 +44,7 @@ _TRAIT_WORDS = (("gender", "{}"), ("age", "{} years old"), ("mbti", "MBTI {}"),
 
 
 _SYSTEMS_KEPT = 10_000  # system prompts kept (oldest dropped first)
+_TEXTS_KEPT = 50_000  # shortened post and comment texts kept (all dropped when full)
 
 
 class PromptError(ValueError):
@@ -71,6 +72,9 @@ class PromptBuilder:
             self.template = DEFAULT_SYSTEM_TEMPLATES[kind]
             self.template_name = f"the default {kind} system prompt"
         self._systems: dict[int, str] = {}
+        # Shortened texts by original (and limit): popular posts and comments are in many
+        # feeds, and the platform hands out the same string objects (their hash is cached).
+        self._texts: dict[tuple[str, int], str] = {}
         self._check_template()
 
     # -- system prompt ----------------------------------------------------------------
@@ -176,7 +180,7 @@ class PromptBuilder:
             comments: Sequence[dict[str, Any]] = post.get("comments", ())
             shown = comments[len(comments) - keep:] if keep else ()
             hidden = len(comments) - len(shown)
-            text = _cut(_compact(post["content"]), self.settings.post_chars)
+            text = self._short(post["content"], self.settings.post_chars)
             first = texts.setdefault(text, pid)
             if first != pid:
                 text = f"same as post {first}"
@@ -187,7 +191,7 @@ class PromptBuilder:
             for c in fresh:
                 placed[c["comment_id"]] = pid
                 lines.append(f"  comment {c['comment_id']} by {self._who(c['user_id'], obs)}"
-                             f"{_counts(c)}: {_cut(c['content'], self.settings.comment_chars)}")
+                             f"{_counts(c)}: {self._short(c['content'], self.settings.comment_chars)}")
         return "\n".join(lines)
 
     def groups(self, obs: Observation) -> str:
@@ -198,6 +202,16 @@ class PromptBuilder:
                          f"{self._who(m['sender_id'], obs)}: "
                          f"{_cut(m['content'], self.settings.comment_chars)}")
         return "\n".join(lines)
+
+    def _short(self, text: str, limit: int) -> str:
+        """`text` in one line of at most `limit` characters, reposts and quotes compacted."""
+        key = (text, limit)
+        short = self._texts.get(key)
+        if short is None:
+            if len(self._texts) >= _TEXTS_KEPT:
+                self._texts.clear()
+            short = self._texts[key] = _cut(_compact(text), limit)
+        return short
 
     @staticmethod
     def _who(user: int, obs: Observation) -> str:
@@ -297,7 +311,8 @@ def _text(value: Any) -> str:
 def _traits_sentence(traits: Mapping[str, Any], profile: str) -> str:
     """The persona's traits in words, leaving out those its profile text already states."""
     def new(value: Any) -> bool:
-        return re.search(rf"\b{re.escape(_text(value))}\b", profile) is None
+        text = _text(value)
+        return text not in profile or re.search(rf"\b{re.escape(text)}\b", profile) is None
 
     parts = [fmt.format(_text(traits[k])) for k, fmt in _TRAIT_WORDS
              if traits.get(k) not in (None, "") and new(traits[k])]
