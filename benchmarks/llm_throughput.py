@@ -3,6 +3,7 @@ profile's concurrency a run uses (wall time vs decisions x latency / concurrency
 and continuous), prompt tokens per decision, and replay speed from the record/replay cache.
 
     python benchmarks/llm_throughput.py [--agents 200] [--latency 0.1] [--concurrency 16]
+        [--platform reddit] [--fail-every 20]
 
 The server is tests/llm_server.py in its own process (as an independent server would be),
 answering with its "realistic" script; its token counts are characters / 4 of the
@@ -12,6 +13,7 @@ request's messages and tools (a real tokenizer gives similar counts for English 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,10 +34,11 @@ SERVER = Path(__file__).resolve().parents[1] / "tests" / "llm_server.py"
 
 
 @contextmanager
-def server(latency: float) -> Iterator[str]:
+def server(latency: float, fail_every: int = 0) -> Iterator[str]:
     """The test server in a subprocess; yields its base URL."""
     proc = subprocess.Popen([sys.executable, str(SERVER), "--script", "realistic",
-                             "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
+                             "--latency", str(latency), "--fail-every", str(fail_every)],
+                            stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         yield proc.stdout.readline().strip()
@@ -69,6 +72,15 @@ def timed_deciding() -> Iterator[list[float]]:
             setattr(Gateway, name, method)
 
 
+def calls_per_tick(db: str, config: Config) -> list[int]:
+    """LLM calls made in each tick of a stepped run."""
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT CAST(sim_time / ? AS INTEGER), COUNT(*) FROM llm_call GROUP BY 1",
+                        (config.time.tick,)).fetchall()
+    conn.close()
+    return [n for _, n in rows]
+
+
 def run(config: Config, rate: float) -> RunResult:
     pop = generate_population(config.population.agents, seed=config.seed, kind=config.platform.kind)
     pop.activity[:] = rate
@@ -86,11 +98,14 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--duration", default="1h")
     ap.add_argument("--rate", type=float, default=2.0, help="activations per agent per hour")
+    ap.add_argument("--platform", choices=("twitter", "reddit"), default="twitter")
+    ap.add_argument("--fail-every", type=int, default=0,
+                    help="the server fails one request in N at its first attempt (500 or 429)")
     args = ap.parse_args()
     info = machine_info()
     print_machine(info)
     rows, results = [], {}
-    with tempfile.TemporaryDirectory() as tmp, server(args.latency) as url:
+    with tempfile.TemporaryDirectory() as tmp, server(args.latency, args.fail_every) as url:
         profile = Path(tmp) / "bench.toml"
         profile.write_text(
             f'kind = "openai"\nmodel = "bench"\nbase_urls = ["{url}"]\n'
@@ -100,7 +115,7 @@ def main() -> None:
         for mode in ("stepped", "continuous"):
             cache = str(Path(tmp) / f"{mode}.sqlite")
             config = Config().override(
-                seed=1, population={"agents": args.agents},
+                seed=1, population={"agents": args.agents}, platform={"kind": args.platform},
                 time={"mode": mode, "duration": args.duration, "think_seconds": 60.0},
                 activation={"model": "profile" if mode == "stepped" else "poisson"},
                 policy={"model": str(profile)},
@@ -112,6 +127,12 @@ def main() -> None:
             assert recorded.llm is not None
             decisions = recorded.llm.calls
             ideal = decisions * args.latency / args.concurrency
+            # Failed attempts take the server's latency too.
+            attempts = decisions + sum(recorded.llm.retries.values())
+            # Stepped mode: a tick's decisions come from what the tick before did, so each
+            # tick takes at least ceil(its calls / concurrency) rounds of latency.
+            bound = ideal if mode == "continuous" else args.latency * sum(
+                -(-n // args.concurrency) for n in calls_per_tick(recorded.db_path, config))
             # Replay: the whole run, and the time spent deciding alone.
             with timed_deciding() as decide_time:
                 replayed = run(config.override(llm={"cache_mode": "replay"},
@@ -124,6 +145,11 @@ def main() -> None:
                 "wall_s": recorded.wall_seconds,
                 "ideal_s": ideal,
                 "concurrency_used": ideal / recorded.wall_seconds,
+                "retried_attempts": attempts - decisions,
+                "concurrency_used_counting_retries": ideal * attempts / decisions
+                / recorded.wall_seconds,
+                "tick_bound_s": bound,
+                "concurrency_used_of_tick_bound": bound / recorded.wall_seconds,
                 "peak_in_flight": recorded.gateway.max_in_flight,
                 "prompt_tokens_per_decision": recorded.llm.prompt_tokens_per_call,
                 "completion_tokens_per_decision": recorded.llm.completion_tokens / decisions,
@@ -137,12 +163,15 @@ def main() -> None:
             results[mode] = entry
             rows.append([mode, decisions, round(entry["mean_batch"], 1), entry["wall_s"],
                          entry["ideal_s"], f"{entry['concurrency_used']:.0%}",
+                         f"{entry['concurrency_used_of_tick_bound']:.0%}",
                          entry["peak_in_flight"], entry["prompt_tokens_per_decision"],
                          entry["replay_run_decisions_per_s"],
                          entry["replay_decide_decisions_per_s"]])
-    print(table(["mode", "decisions", "batch", "wall s", "ideal s", "used", "peak",
-                 "prompt tok", "replay run/s", "replay decide/s"], rows, "lrrrrrrrrr"))
-    path = write_results(f"llm_throughput_{args.agents}", {
+    print(table(["mode", "decisions", "batch", "wall s", "ideal s", "used", "of tick bound",
+                 "peak", "prompt tok", "replay run/s", "replay decide/s"], rows, "lrrrrrrrrrr"))
+    suffix = (f"_{args.platform}" if args.platform != "twitter" else "") + \
+        (f"_faults{args.fail_every}" if args.fail_every else "")
+    path = write_results(f"llm_throughput_{args.agents}{suffix}", {
         "machine": info,
         "params": vars(args),
         "results": results,

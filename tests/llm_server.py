@@ -88,6 +88,25 @@ def realistic(request: dict[str, Any]) -> Reply:
     return Reply(tool="do_nothing", args={})
 
 
+def flaky(script: Script, every: int) -> Script:
+    """`script`, but one request in `every` (chosen by a hash of it) fails at its first
+    attempt, with HTTP 500 or with 429 and Retry-After 0.1 s; its retry gets the answer."""
+    failed: set[bytes] = set()
+    lock = threading.Lock()
+
+    def answer(request: dict[str, Any]) -> Reply:
+        h = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).digest()
+        if int.from_bytes(h[:4], "big") % every == 0:
+            with lock:
+                first = h not in failed
+                failed.add(h)
+            if first:
+                return Reply(status=500) if h[4] % 2 else Reply(status=429, retry_after=0.1)
+        return script(request)
+
+    return answer
+
+
 SCRIPTS: dict[str, Callable[[dict[str, Any]], Reply]] = {
     "do_nothing": do_nothing, "like_first_post": like_first_post, "realistic": realistic,
 }
@@ -234,7 +253,12 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Local OpenAI-compatible test server.")
     ap.add_argument("--script", choices=sorted(SCRIPTS), default="like_first_post")
     ap.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
+    ap.add_argument("--fail-every", type=int, default=0,
+                    help="fail one request in N at its first attempt (500 or 429)")
     cli = ap.parse_args()
-    running = LLMServer(SCRIPTS[cli.script], latency=cli.latency).start()
+    script = SCRIPTS[cli.script]
+    if cli.fail_every:
+        script = flaky(script, cli.fail_every)
+    running = LLMServer(script, latency=cli.latency).start()
     print(running.url, flush=True)
     running._thread.join()

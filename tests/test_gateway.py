@@ -9,7 +9,7 @@ from typing import Sequence
 
 import pytest
 
-from oasis_des.engine.gateway import Decided, Gateway, Request
+from oasis_des.engine.gateway import Decided, Gateway, Request, slot_released
 from oasis_des.policies.base import Decision, Observation
 
 
@@ -167,3 +167,32 @@ def test_an_undecided_request_is_saved_as_its_observation_and_asked_again() -> N
     assert restored.decision == Decision(action="do_nothing")
     assert again.load_request(again.save_request(restored)) == Decided(decision=restored.decision)
     again.close()
+
+
+class BacksOff:
+    """Agent 0's call waits (as a retry's backoff does) without holding its slot."""
+
+    concurrency = 1
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+
+    async def decide(self, observation: Observation) -> Decision:
+        self.events.append(("start", observation.agent_id))
+        if observation.agent_id == 0:
+            async with slot_released():
+                await asyncio.sleep(0.02)
+        self.events.append(("end", observation.agent_id))
+        return Decision(action="do_nothing")
+
+
+def test_a_call_waiting_to_retry_lends_its_slot() -> None:
+    policy = BacksOff()
+    g = Gateway(policy)
+    g.submit(obs(0), 1.0)
+    g.submit(obs(1), 2.0)
+    g.flush()
+    g.flush()
+    assert policy.events == [("start", 0), ("start", 1), ("end", 1), ("end", 0)]
+    assert g.stats.max_in_flight == 1 and not g.pending
+    g.close()

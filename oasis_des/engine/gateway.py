@@ -23,10 +23,13 @@ never has to wait for calls in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import functools
 import heapq
 import importlib
 from dataclasses import asdict, dataclass, field, fields
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Decision, Observation
@@ -301,12 +304,13 @@ class Gateway:
         if slots is None:
             limit = getattr(policy, "concurrency", None) or self.max_concurrency
             slots = self._slots[id(policy)] = _Slots(limit)
-        await slots.acquire((request.resolve_at, request.seq))
-        self._running += 1
-        self.stats.max_in_flight = max(self.stats.max_in_flight, self._running)
+        priority = (request.resolve_at, request.seq)
+        await self._take(slots, priority)
+        holding = _HOLDING.set(functools.partial(self._paused, slots, priority))
         try:
             decision = await _guarded_async(policy.decide(obs))  # type: ignore[union-attr]
         finally:
+            _HOLDING.reset(holding)
             self._running -= 1
             slots.release()
         request.decision = decision
@@ -314,6 +318,20 @@ class Gateway:
         if self._last.get(obs.agent_id) is request:
             del self._last[obs.agent_id]
         self._settled += 1
+
+    async def _take(self, slots: _Slots, priority: tuple[float, int]) -> None:
+        await slots.acquire(priority)
+        self._running += 1
+        self.stats.max_in_flight = max(self.stats.max_in_flight, self._running)
+
+    @contextlib.asynccontextmanager
+    async def _paused(self, slots: _Slots, priority: tuple[float, int]) -> AsyncIterator[None]:
+        self._running -= 1
+        slots.release()
+        try:
+            yield
+        finally:
+            await self._take(slots, priority)
 
     def _cancel(self) -> None:
         """Stop every call in flight (the run failed or ends)."""
@@ -332,6 +350,18 @@ class Gateway:
                 self._loop.run_until_complete(close())
             self._loop.close()
             self._loop = None
+
+
+# The slot of the call a task is deciding, as a context manager that gives it back meanwhile.
+_HOLDING: contextvars.ContextVar[Callable[[], contextlib.AbstractAsyncContextManager[None]] | None] \
+    = contextvars.ContextVar("holding", default=None)
+
+
+def slot_released() -> contextlib.AbstractAsyncContextManager[None]:
+    """Give the call's concurrency slot to another call while waiting (a retry's backoff):
+    a call that sleeps is not in flight. Outside the gateway, a no-op."""
+    paused = _HOLDING.get()
+    return paused() if paused is not None else contextlib.nullcontext()
 
 
 def _guarded(decide: Callable[[Observation], Decision | None], obs: Observation) -> Decision | None:

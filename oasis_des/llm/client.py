@@ -5,7 +5,7 @@ goes to the endpoint with the fewest calls in flight (ties: round robin), and a 
 go to another one. Transport faults are retried up to `max_retries` times with exponential
 backoff, waiting at least what a server's Retry-After header asks (capped by
 `backoff_max_s`). Backoff sleeps in real time: it changes how long a run takes, never what
-it computes. The client never raises for a failed call: it returns the fault.
+it computes, and a call waiting to retry lends its concurrency slot to another call. The client never raises for a failed call: it returns the fault.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from oasis_des.engine.gateway import slot_released
 from oasis_des.llm import faults
 from oasis_des.llm.faults import LLMFault
 from oasis_des.llm.profile import LLMProfile
@@ -125,7 +126,8 @@ class ChatClient:
                                    retries=retries)
             retries[fault.category] += 1
             backoff = p.backoff_s * 2 ** (attempt - 1)
-            await asyncio.sleep(min(p.backoff_max_s, max(backoff, wait or 0.0)))
+            async with slot_released():  # another call may use the concurrency meanwhile
+                await asyncio.sleep(min(p.backoff_max_s, max(backoff, wait or 0.0)))
 
     async def _send(self, endpoint: Endpoint, request: dict[str, Any]) -> dict[str, Any]:
         """One HTTP attempt: the parsed body, or raise a fault (retryable or not)."""
