@@ -170,7 +170,8 @@ def main() -> None:
     print(table(["mode", "decisions", "batch", "wall s", "ideal s", "used", "of tick bound",
                  "peak", "prompt tok", "replay run/s", "replay decide/s"], rows, "lrrrrrrrrrr"))
     suffix = (f"_{args.platform}" if args.platform != "twitter" else "") + \
-        (f"_faults{args.fail_every}" if args.fail_every else "")
+        (f"_faults{args.fail_every}" if args.fail_every else "") + \
+        (f"_latency{args.latency:g}" if args.latency != 0.1 else "")
     path = write_results(f"llm_throughput_{args.agents}{suffix}", {
         "machine": info,
         "params": vars(args),

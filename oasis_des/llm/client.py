@@ -2,10 +2,12 @@
 
 Each base URL gets its own `openai.AsyncOpenAI` client (its own connection pool). A call
 goes to the endpoint with the fewest calls in flight (ties: round robin), and a retry may
-go to another one. Transport faults are retried up to `max_retries` times with exponential
-backoff, waiting at least what a server's Retry-After header asks (capped by
-`backoff_max_s`). Backoff sleeps in real time: it changes how long a run takes, never what
-it computes, and a call waiting to retry lends its concurrency slot to another call. The client never raises for a failed call: it returns the fault.
+go to another one. Transport faults are retried up to `max_retries` times, after what a
+server's Retry-After header asks when it sends one (it knows when it will have room), else
+after an exponential backoff; either is capped by `backoff_max_s`. Waits are real time:
+they change how long a run takes, never what it computes, and a call waiting to retry
+lends its concurrency slot to another call. The client never raises for a failed call: it
+returns the fault.
 """
 
 from __future__ import annotations
@@ -125,9 +127,9 @@ class ChatClient:
                                    latency_s=time.perf_counter() - started, attempts=attempt,
                                    retries=retries)
             retries[fault.category] += 1
-            backoff = p.backoff_s * 2 ** (attempt - 1)
+            delay = p.backoff_s * 2 ** (attempt - 1) if wait is None else wait
             async with slot_released():  # another call may use the concurrency meanwhile
-                await asyncio.sleep(min(p.backoff_max_s, max(backoff, wait or 0.0)))
+                await asyncio.sleep(min(p.backoff_max_s, delay))
 
     async def _send(self, endpoint: Endpoint, request: dict[str, Any]) -> dict[str, Any]:
         """One HTTP attempt: the parsed body, or raise a fault (retryable or not)."""
