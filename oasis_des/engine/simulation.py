@@ -264,8 +264,13 @@ class Simulation:
         return schedule.ProfileClock(self.profile, seed=seed, until=self.duration)
 
     def _tick(self, step: int) -> None:
-        for agent in self._ticks.activated(step):
-            self.activate(int(agent))
+        agents = self._ticks.activated(step).tolist()
+        server = self.config.server
+        if server.per_action.get(REFRESH, server.service_minutes) <= 0:
+            self.platform.now = self.env.now  # their refreshes come first, all at once
+            self.platform.prepare_refreshes([a for a in agents if a not in self._busy])
+        for agent in agents:
+            self.activate(agent)
         following = (step + 1) * self.config.time.tick
         if following < self.duration:
             self.agenda.at(following, "tick", step + 1)

@@ -29,6 +29,11 @@ class Recommender(Protocol):
     def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]: ...
 
 
+# A recommender may also have `prepare(user_ids, now, k)`: the platform calls it with the
+# users about to refresh at `now` before anything changes (a stepped tick), so that it can
+# rank them together; `recommend` must return what it would have returned anyway.
+
+
 class FunctionRecommender:
     """A plain function `recommend(user_id, now, k, rng) -> list[int]` as a recommender."""
 

@@ -13,34 +13,30 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from oasis_des.platform.recsys.embedders import normalise
-from oasis_des.platform.recsys.ranking import WindowRanker
-from oasis_des.rng import KeyedStream
+from oasis_des.platform.recsys.ranking import RankedRecommender
 
 if TYPE_CHECKING:
     from oasis_des.platform.platform import Platform
 
 
-class EmbeddingRecommender:
+class EmbeddingRecommender(RankedRecommender):
     """Similarity to profile + recent engagement, times recency (deterministic)."""
 
     def __init__(self, platform: Platform) -> None:
-        self._index = platform.feed_index
+        super().__init__(platform)
         self._index.track_engagement = True
-        self._ranker = WindowRanker(self._index, popularity=False)
 
-    def query(self, user_id: int) -> np.ndarray:
+    def query(self, user_id: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The user's interest vector: profile and recent engagement, equally weighted."""
         index = self._index
         index.window_vectors()  # engaged posts need their vectors
         liked = index.vectors_of(index.engaged(user_id))
         profile = index.profile(user_id)
         if not len(liked):
-            return profile
-        return normalise(profile + normalise(liked.mean(axis=0)))
+            return profile, None
+        return normalise(profile + normalise(liked.mean(axis=0))), None
 
-    def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]:
+    def excluded(self, user_id: int) -> np.ndarray:
         index = self._index
-        index.sync()
         _, muted = index.relations(user_id)
-        excluded = index.posts_by([user_id, *muted], index.window_start)
-        return self._ranker.top(self.query(user_id), k, now, excluded)
+        return index.posts_by([user_id, *muted], index.window_start)

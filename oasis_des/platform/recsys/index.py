@@ -91,13 +91,11 @@ class FeedIndex:
         self.last_post = 0  # posts 1..last_post are mirrored
         self.author = np.full(1, -1, dtype=np.int64)  # -1: no such post
         self.created = np.full(1, -np.inf)  # creation tick
-        self.newest = np.full(1, -np.inf)  # running max of `created` (a bound for rankers)
         self.likes = np.zeros(1, dtype=np.int64)
         self.missing: list[int] = []  # ids below last_post with no post (gaps)
         self._by_author: dict[int, array] = {}
         self._followers: np.ndarray | None = None
         self.fan: np.ndarray = np.ones(1, dtype=np.float32)
-        self.fan_max = 1.0
         self.fan_version = 0
         self._vectors: np.ndarray | None = None
         self._coarse: np.ndarray | None = None  # fold(_vectors), or _vectors itself
@@ -148,9 +146,6 @@ class FeedIndex:
         self.author[ids] = users
         self.created[ids] = created
         self.likes[ids] = likes
-        self.newest[first : last + 1] = np.maximum.accumulate(
-            np.maximum(self.created[first : last + 1], self.newest[first - 1])
-        )
         if len(ids) != last - first + 1:  # ids skipped (explicit ids, deleted rows)
             present = set(ids.tolist())
             self.missing += [i for i in range(first, last + 1) if i not in present]
@@ -174,7 +169,6 @@ class FeedIndex:
         new = max(last + 1, 2 * size)
         self.author = np.concatenate([self.author, np.full(new - size, -1, np.int64)])
         self.created = np.concatenate([self.created, np.full(new - size, -np.inf)])
-        self.newest = np.concatenate([self.newest, np.full(new - size, -np.inf)])
         self.likes = np.concatenate([self.likes, np.zeros(new - size, np.int64)])
 
     def posts_by(self, authors: Iterable[int], first_id: int) -> np.ndarray:
@@ -221,7 +215,6 @@ class FeedIndex:
         value = float(fan_score(self._followers[followee : followee + 1])[0])
         if value != self.fan[followee]:
             self.fan[followee] = value
-            self.fan_max = max(self.fan_max, value)
             self.fan_version += 1
 
     def _engage(self, uid: int, pid: int) -> None:
@@ -246,7 +239,6 @@ class FeedIndex:
                 uids, counts = (np.array(c) for c in zip(*rows))
                 self._followers[uids] = counts
             self.fan = fan_score(self._followers)
-            self.fan_max = float(self.fan.max())
             self.fan_version += 1
         return self.fan
 
@@ -411,9 +403,7 @@ class FeedIndex:
     def state(self) -> dict[str, Any]:
         """What the index knows that the tables do not (for checkpoints).
 
-        Saved: recent engagement (in order), cached feeds, the popularity bound `fan_max`
-        (a running maximum, which rankers' early stops depend on) and which posts have
-        vectors. Posts, likes and followers are read again from the tables and vectors
+        Saved: recent engagement (in order), cached feeds and which posts have vectors. Posts, likes and followers are read again from the tables and vectors
         recomputed, which is exact for embedders that embed each text independently of
         its batch (`hashing`), and keeps a checkpoint small: the window's vectors would be
         hundreds of megabytes.
@@ -427,7 +417,6 @@ class FeedIndex:
             "feed_times": np.array([t for t, _ in feeds.values()], dtype=np.float64),
             **_ragged_state("feed", (ids for _, ids in feeds.values())),
             "synced_post": self.last_post,
-            "fan_max": None if self._followers is None else self.fan_max,
             # [first post id, last post id, capacity] of the vector rows
             "vector_rows": None if vectors is None else [self._base, self._embedded, len(vectors)],
         }
@@ -436,9 +425,6 @@ class FeedIndex:
         """Take back what `state` returned (after `reset`, e.g. on resuming a run)."""
         if self.track_engagement:  # reposts read before the checkpoint were counted then
             self._read_posts(state["synced_post"], engage=False)
-        if state["fan_max"] is not None:
-            self.fan_scores()
-            self.fan_max = state["fan_max"]
         if state["vector_rows"] is not None:
             base, embedded, capacity = state["vector_rows"]
             self._allocate(capacity, base)

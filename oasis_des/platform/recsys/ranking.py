@@ -1,26 +1,37 @@
 """Top-k interest ranking over the candidate window: similarity x recency (x popularity).
 
-score(post) = (max(cos(query, post), 0) + SIM_FLOOR) x recency(age) [x fan(author)]
+score(post) = (max(cos(query, post), 0) + SIM_FLOOR) x weight(post),
+weight(post) = recency(age) [x fan(author)]
 
 The similarity floor keeps posts that share nothing with the user ordered by recency and
-popularity instead of tied at zero; ties go to the newer post. The window is scanned from
-the newest post back, in chunks, and the scan stops as soon as no older post can enter the
-top k: similarity is at most 1, recency falls with age and popularity is bounded by the
-most followed author, so posts older than the age at which that bound drops below the k-th
-best score are skipped. The cost follows the recent posts that matter, not the window's
-length (which only bounds the worst case).
+popularity instead of tied at zero; ties go to the newer post. Since a similarity is at
+most 1, no post can score more than (1 + SIM_FLOOR) x its weight: posts are scanned in
+decreasing weight, in chunks, and the scan stops as soon as the weight of the next post
+is too small for it to enter the top (the "threshold algorithm"). The weights and their
+order are computed once per tick and window; the cost follows the posts that could
+matter, not the window's length (which only bounds the worst case).
 
-The scan reads the coarse (folded, 64-column) vectors, since memory bandwidth is what a
-scan costs, and the best k + RESCORE candidates are re-ranked with the full vectors.
+Several users can be ranked together (`top_many`, e.g. all who refresh in one tick):
+each chunk of posts is then scored for all of them in one matrix product.
+
+Windows larger than EXACT_ROWS are scanned with the coarse (folded, 64-column) vectors,
+since memory bandwidth is what a scan costs, and the best k + RESCORE candidates (by
+coarse score, over the whole window) are re-ranked with the full vectors.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from oasis_des.platform.recsys.index import FeedIndex, fold
+from oasis_des.rng import KeyedStream
+
+if TYPE_CHECKING:
+    from oasis_des.platform.platform import Platform
 
 SIM_FLOOR = 1e-3
 # OASIS's recency factor ln((271.8 - age) / 100): 1 for a new post, 0 at 171.8 ticks,
@@ -29,9 +40,11 @@ SIM_FLOOR = 1e-3
 HORIZON, SCALE, KNEE = 271.8, 100.0, 150.0
 _AT_KNEE = math.log((HORIZON - KNEE) / SCALE)
 _TAIL_RATE = 1.0 / ((HORIZON - KNEE) * _AT_KNEE)
-# The scan's first chunk of rows (the newest posts), then chunks GROWTH times larger.
-FIRST_CHUNK, GROWTH = 2048, 4
-BLOCK = 2048  # rows per matrix-vector product
+# The scan's first chunk of posts (the heaviest), then chunks GROWTH times larger.
+FIRST_CHUNK, GROWTH = 1024, 4
+# A post is skipped only if even a perfect similarity would leave it below the best
+# (this margin covers float32 rounding of the scores).
+MARGIN = 1.0 + 1e-4
 # Windows up to this many posts are ranked with the full vectors only (exact, and no
 # slower than the two stages at that size).
 EXACT_ROWS = 4096
@@ -48,15 +61,6 @@ def recency(age_ticks: np.ndarray | float) -> np.ndarray:
     return np.where(age <= KNEE, head, _AT_KNEE * np.exp(-(age - KNEE) * _TAIL_RATE))
 
 
-def recency_age(value: float) -> float:
-    """The age at which `recency` falls to `value` (inverse of `recency`)."""
-    if value <= 0.0:
-        return math.inf
-    if value >= _AT_KNEE:
-        return HORIZON - SCALE * math.exp(value)
-    return KNEE - math.log(value / _AT_KNEE) / _TAIL_RATE
-
-
 class WindowRanker:
     """Ranks the window's posts for a query vector; caches the per-post weights
     (recency x popularity) until the tick, the window or a popularity changes."""
@@ -67,6 +71,9 @@ class WindowRanker:
         self._key: tuple[float, int, int] | None = None
         self._weights = np.zeros(0, dtype=np.float32)
         self._lo = 1  # post id of weights[0]
+        self._order_key: tuple[object, int, int] | None = None
+        self._sorted = np.zeros(0, dtype=np.int64)
+        self._position = np.zeros(0, dtype=np.int64)  # scratch for _threshold_scan, all -1
 
     def _window_weights(self, now_tick: float, lo: int, last: int) -> np.ndarray:
         """recency x popularity of posts lo..last (extended as posts arrive)."""
@@ -88,107 +95,191 @@ class WindowRanker:
             self._weights = np.concatenate([self._weights, w.astype(np.float32)])
         return self._weights[lo - self._lo : last - self._lo + 1]
 
+    def _order(self, lo: int, n: int) -> np.ndarray:
+        """Window rows in chunks of decreasing weight, as the scan reads them (each chunk's
+        first row is the heaviest of it and of all later chunks), once per weights: a
+        partition, not a sort."""
+        key = (self._key, lo, n)
+        if key != self._order_key:
+            weights = self._weights[lo - self._lo : lo - self._lo + n]
+            self._order_key, self._sorted = key, np.argpartition(-weights, _chunk_starts(n))
+        return self._sorted
+
     def top(
         self, query: np.ndarray, k: int, now: float, excluded: np.ndarray,
         coarse_query: np.ndarray | None = None,
     ) -> list[int]:
         """The ids of the k best window posts for `query`, best first, never `excluded`.
+        `coarse_query` is fold(query), if known."""
+        coarse = None if coarse_query is None else coarse_query[None, :]
+        return self.top_many(query[None, :], k, now, [excluded], coarse)[0]
 
-        Windows of up to EXACT_ROWS posts are ranked exactly. In larger ones candidates
-        come from the coarse vectors (k + RESCORE of them) and their exact scores, from
-        the full vectors, give the order. `coarse_query` is fold(query), if known.
-        """
+    def top_many(
+        self, queries: np.ndarray, k: int, now: float, excluded: Sequence[np.ndarray],
+        coarse_queries: np.ndarray | None = None,
+    ) -> list[list[int]]:
+        """`top` for each row of `queries`, with its own `excluded` posts: the same
+        posts as one at a time (up to float rounding), for a fraction of the cost."""
         index = self._index
         full, coarse, lo = index.window_vectors()
         n = len(full)
         if n == 0 or k <= 0:
-            return []
-        now_tick = index.now_tick(now)
-        weights = self._window_weights(now_tick, lo, lo + n - 1)
-        ex = np.asarray(excluded, dtype=np.int64)
+            return [[] for _ in excluded]
+        weights = self._window_weights(index.now_tick(now), lo, lo + n - 1)
+        order = self._order(lo, n)
+        hidden = [np.asarray(e, dtype=np.int64) for e in excluded]
         if index.missing:
-            ex = np.concatenate([ex, np.asarray(index.missing, dtype=np.int64)])
-        ex = ex[(ex >= lo) & (ex < lo + n)] - lo
+            gaps = np.asarray(index.missing, dtype=np.int64)
+            hidden = [np.concatenate([e, gaps]) for e in hidden]
+        hidden = [e[(e >= lo) & (e < lo + n)] - lo for e in hidden]
+        queries = np.asarray(queries, dtype=np.float32)
+        if len(self._position) < n:
+            self._position = np.full(2 * n, -1, dtype=np.int64)
         if coarse is full or n <= EXACT_ROWS:
-            return (self._scan(full, query, k, k, weights, ex, lo, now_tick) + lo).tolist()
-        if coarse_query is None:
-            coarse_query = fold(query[None, :])[0]
-        rows = self._scan(coarse, coarse_query, k + RESCORE, k, weights, ex, lo, now_tick)
-        if len(rows) > 1:
-            exact = np.maximum(full[rows] @ query, 0.0) + SIM_FLOOR
-            exact *= weights[rows]
-            rows = rows[np.lexsort((-rows, -exact))[:k]]
-        return (rows + lo).tolist()
-
-    def _scan(
-        self, vectors: np.ndarray, query: np.ndarray, keep: int, k: int, weights: np.ndarray,
-        ex: np.ndarray, lo: int, now_tick: float,
-    ) -> np.ndarray:
-        """Rows of the `keep` best scores, best first, scanning chunks from the newest back
-        until no older post could enter the top `k`."""
-        index = self._index
-        n = len(vectors)
-        fan_max = index.fan_max if self._popularity else 1.0
-        ceiling = (1.0 + 1e-4 + SIM_FLOOR) * fan_max  # best possible similarity x popularity
-        has_query = bool(query.any())
-        newest = index.newest[lo : lo + n]  # non-decreasing: a post's time or earlier ones'
-        best_s = np.zeros(0, dtype=np.float32)
-        best_r = np.zeros(0, dtype=np.int64)
-        end, size, floor = n, FIRST_CHUNK, 0
-        while end > floor:
-            if len(best_s) >= k:
-                # Posts older than this age cannot beat (or tie with a newer) k-th best.
-                oldest = recency_age(float(best_s[k - 1]) / ceiling * (1.0 - 1e-6))
-                floor = int(np.searchsorted(newest, now_tick - oldest, side="left"))
-                if end <= floor:
-                    break
-            start = max(floor, end - size)
-            if not has_query:
-                s = np.zeros(end - start, dtype=np.float32)
-            else:
-                s = _similarities(vectors[start:end], query)
-            np.maximum(s, 0.0, out=s)
-            s += SIM_FLOOR
-            s *= weights[start:end]
-            inside = ex[(ex >= start) & (ex < end)]
-            if len(inside):
-                s[inside - start] = -np.inf
-            if len(best_s) >= keep:  # only rows beating the keep-th best (older: ties lose)
-                rows = np.flatnonzero(s > best_s[keep - 1])
-                if len(rows) > keep:
-                    rows = rows[_best_rows(s[rows], keep)]
-            else:
-                rows = _best_rows(s, keep)
-            scores = s[rows]
-            if len(inside):
-                rows, scores = rows[scores > -np.inf], scores[scores > -np.inf]
-            if len(best_s):
-                scores = np.concatenate([best_s, scores])
-                rows = np.concatenate([best_r, rows + start])
-            else:
-                rows = rows + start
-            order = np.lexsort((-rows, -scores))[:keep]
-            best_s, best_r = scores[order], rows[order]
-            end, size = start, GROWTH * size
-        return best_r
+            rows = _threshold_scan(full, weights, order, queries, hidden, k, k, self._position)
+            return [(r + lo).tolist() for r in rows]
+        if coarse_queries is None:
+            coarse_queries = fold(queries)
+        rows = _threshold_scan(coarse, weights, order,
+                               np.asarray(coarse_queries, dtype=np.float32), hidden,
+                               k + RESCORE, k + RESCORE, self._position)
+        out = []
+        for query, found in zip(queries, rows):
+            if len(found) > 1:
+                exact = (np.maximum(full[found] @ query, 0.0) + SIM_FLOOR) * weights[found]
+                found = found[np.lexsort((-found, -exact))[:k]]
+            out.append((found + lo).tolist())
+        return out
 
 
-def _similarities(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """vectors @ query, in blocks that stay in cache. (One product over the whole chunk
-    lets OpenBLAS split it across threads, which took 10-20 ms instead of 1 when another
-    process kept a core busy.)"""
-    out = np.empty(len(vectors), dtype=np.float32)
-    for b in range(0, len(vectors), BLOCK):
-        np.dot(vectors[b : b + BLOCK], query, out=out[b : b + BLOCK])
-    return out
+class RankedRecommender:
+    """A recommender that ranks the window for each user's query vector: one user at a
+    time, or the users of a tick together (`prepare`), which costs much less.
+
+    Subclasses give the query and the posts never to recommend."""
+
+    popularity: bool = False
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+        self._index = platform.feed_index
+        self._ranker = WindowRanker(self._index, popularity=self.popularity)
+        self._prepared: dict[int, list[int]] = {}
+        self._prepared_for: tuple[float, int, int, int] | None = None
+
+    def query(self, user_id: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the user's query vector, its fold if known)."""
+        raise NotImplementedError
+
+    def excluded(self, user_id: int) -> np.ndarray:
+        """Window posts the user must not be recommended."""
+        raise NotImplementedError
+
+    def _state(self, now: float, k: int) -> tuple[float, int, int, int]:
+        return (now, k, self._platform.content_version, self._index.epoch)
+
+    def prepare(self, user_ids: Sequence[int], now: float, k: int) -> None:
+        """Rank the feeds of `user_ids`, who refresh at `now` before anything changes."""
+        self._index.window_vectors()  # embed new posts before profiles share the embedder
+        if not user_ids:
+            return
+        queries = [self.query(u) for u in user_ids]
+        coarse = [c for _, c in queries]
+        ranked = self._ranker.top_many(
+            np.stack([q for q, _ in queries]), k, now, [self.excluded(u) for u in user_ids],
+            None if any(c is None for c in coarse) else np.stack(coarse),  # type: ignore[arg-type]
+        )
+        self._prepared = dict(zip(user_ids, ranked))
+        self._prepared_for = self._state(now, k)
+
+    def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]:
+        self._index.sync()
+        if self._prepared_for == self._state(now, k):
+            ranked = self._prepared.pop(user_id, None)
+            if ranked is not None:
+                return ranked
+        self._index.window_vectors()
+        query, coarse = self.query(user_id)
+        return self._ranker.top(query, k, now, self.excluded(user_id), coarse)
 
 
-def _best_rows(s: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the k largest values of `s`; among equal values, the highest rows."""
-    m = len(s)
-    if m <= k:
-        return np.arange(m)
-    kth = np.partition(s, m - k)[m - k]
-    above = np.flatnonzero(s > kth)
-    tied = np.flatnonzero(s == kth)
-    return np.concatenate([above, tied[len(tied) - (k - len(above)) :]])
+def _chunk_starts(n: int) -> list[int]:
+    """Where the scan's chunks of an n-row window start (after the first)."""
+    starts, size = [0], FIRST_CHUNK
+    while starts[-1] + size < n:
+        starts.append(starts[-1] + size)
+        size *= GROWTH
+    return starts
+
+
+def _threshold_scan(
+    vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
+    hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray,
+) -> list[np.ndarray]:
+    """Per query, the rows of the `keep` best scores, best first (ties: newer rows).
+
+    Rows are scored in `order` (decreasing weight), a chunk at a time for all queries
+    still scanning; a query stops once its k-th best beats what the next row could
+    score. A score is packed with its row into one sortable integer (positive float32
+    bits order like the floats; the row breaks ties towards newer posts). `position` is
+    scratch space of at least len(order) entries, all -1 (and left so).
+    """
+    b, n = len(queries), len(order)
+    best = np.zeros((b, keep), dtype=np.uint64)  # ascending per query; 0: no post yet
+    hidden_of = np.repeat(np.arange(b), [len(h) for h in hidden])
+    hidden_rows = np.concatenate(hidden) if b else np.zeros(0, dtype=np.int64)
+    active = np.arange(b)
+    start, size = 0, FIRST_CHUNK
+    while start < n and len(active):
+        rows = order[start : start + size]
+        s = queries[active] @ vectors[rows].T
+        np.maximum(s, 0.0, out=s)
+        s += SIM_FLOOR
+        s *= weights[rows]
+        if len(hidden_rows):
+            position[rows] = np.arange(len(rows))  # where each row is in this chunk
+            slot = np.full(b, -1, dtype=np.int64)
+            slot[active] = np.arange(len(active))
+            at, who = position[hidden_rows], slot[hidden_of]
+            inside = (at >= 0) & (who >= 0)
+            s[who[inside], at[inside]] = -1.0
+            position[rows] = -1
+        if start == 0:  # the best of the first chunk: one partition per query
+            keys = np.where(s >= 0, _pack(s, rows[None, :]), np.uint64(0))
+            if keys.shape[1] > keep:
+                keys = np.partition(keys, keys.shape[1] - keep, axis=1)[:, -keep:]
+            best[:, keep - keys.shape[1] :] = np.sort(keys, axis=1)
+        else:  # only scores at least a query's keep-th best can enter its top
+            q, c = np.nonzero(s >= _score(best[active, 0])[:, None])
+            best[active] = _merge(best[active], q, _pack(s[q, c], rows[c]), keep)
+        start, size = start + len(rows), size * GROWTH
+        if start >= n:
+            break
+        kth = best[active, keep - k]
+        bound = (1.0 + SIM_FLOOR) * MARGIN * float(weights[order[start]])
+        active = active[(kth == 0) | (_score(kth) <= bound)]
+    return [(keys[keys > 0][::-1] & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1 for keys in best]
+
+
+def _pack(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Scores (float32, >= 0) and their rows as integers that sort like (score, row),
+    all > 0 (0 stands for no post)."""
+    high = scores.astype(np.float32).view(np.uint32).astype(np.uint64) << np.uint64(32)
+    return high | (rows.astype(np.uint64) + np.uint64(1))
+
+
+def _score(keys: np.ndarray) -> np.ndarray:
+    return (keys >> np.uint64(32)).astype(np.uint32).view(np.float32)
+
+
+def _merge(best: np.ndarray, query: np.ndarray, keys: np.ndarray, keep: int) -> np.ndarray:
+    """Each query's `keep` largest of its current best (a row, ascending) and the new
+    `keys` of `query`, ascending."""
+    a = len(best)
+    if not len(keys):
+        return best
+    owner = np.concatenate([np.repeat(np.arange(a), keep), query])
+    merged = np.concatenate([best.ravel(), keys])
+    ranked = merged[np.lexsort((merged, owner))]  # by query, then ascending
+    ends = np.cumsum(np.bincount(owner, minlength=a))
+    return ranked[ends[:, None] - keep + np.arange(keep)]

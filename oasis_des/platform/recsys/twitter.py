@@ -14,27 +14,20 @@ ranking.py for the exact factors). The user's own posts, the posts of users they
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import numpy as np
 
-from oasis_des.platform.recsys.ranking import WindowRanker
-from oasis_des.rng import KeyedStream
-
-if TYPE_CHECKING:
-    from oasis_des.platform.platform import Platform
+from oasis_des.platform.recsys.ranking import RankedRecommender
 
 
-class TwitterRecommender:
+class TwitterRecommender(RankedRecommender):
     """Interest x recency x popularity over the candidate window (deterministic)."""
 
-    def __init__(self, platform: Platform) -> None:
-        self._index = platform.feed_index
-        self._ranker = WindowRanker(self._index, popularity=True)
+    popularity = True
 
-    def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]:
+    def query(self, user_id: int) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._index.profile(user_id), self._index.coarse_profile(user_id)
+
+    def excluded(self, user_id: int) -> np.ndarray:
         index = self._index
-        index.sync()
         followees, muted = index.relations(user_id)
-        excluded = index.posts_by([user_id, *followees, *muted], index.window_start)
-        index.window_vectors()  # embed new posts before the profile shares the embedder
-        return self._ranker.top(index.profile(user_id), k, now, excluded,
-                                index.coarse_profile(user_id))
+        return index.posts_by([user_id, *followees, *muted], index.window_start)

@@ -1,0 +1,76 @@
+"""The threshold scan behind `twitter` and `embedding`: the exact top k, one user or many."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine_helpers import config
+from oasis_des.agents.synthetic import generate_population
+from oasis_des.engine.simulation import Simulation
+from oasis_des.platform.platform import Platform
+from oasis_des.platform.recsys import ranking
+
+
+def brute_force(vectors, weights, query, hidden, keep):
+    """The `keep` best rows by (score, row), highest first, never `hidden`."""
+    scores = (np.maximum(vectors @ query, 0.0) + ranking.SIM_FLOOR) * weights
+    rows = [r for r in range(len(vectors)) if r not in set(hidden.tolist())]
+    return sorted(rows, key=lambda r: (scores[r], r), reverse=True)[:keep]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ranking, "FIRST_CHUNK", 16)  # many chunks, early and late stops
+    rng = np.random.default_rng(seed)
+    n, dim, users = int(rng.integers(1, 900)), 8, 7
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    # heavy-tailed weights with ties (equal recency and popularity are common)
+    weights = np.round(rng.pareto(1.5, n) + 0.01, 1).astype(np.float32)
+    queries = rng.normal(size=(users, dim)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)  # as profiles are
+    queries[0] = 0.0  # a user with no interests: by weight, ties to the newer post
+    hidden = [rng.choice(n, int(rng.integers(0, n // 2 + 1)), replace=False) for _ in range(users)]
+    order = np.argpartition(-weights, ranking._chunk_starts(n))
+    scratch = np.full(n, -1, dtype=np.int64)
+    for keep, k in ((3, 3), (12, 12), (12, 2)):
+        together = ranking._threshold_scan(vectors, weights, order, queries, hidden, keep, k,
+                                           scratch)
+        for u in range(users):
+            alone = ranking._threshold_scan(vectors, weights, order, queries[u : u + 1],
+                                            [hidden[u]], keep, k, scratch)[0]
+            assert together[u].tolist() == alone.tolist()
+            expected = brute_force(vectors, weights, queries[u], hidden[u], keep)
+            assert together[u].tolist()[:k] == expected[:k]
+        assert (scratch == -1).all()
+
+
+@pytest.mark.parametrize("recommender, exact_rows", [
+    ("twitter", 4096), ("twitter", 8), ("embedding", 4096), ("embedding", 8),
+])
+def test_ranking_a_ticks_users_together_changes_no_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recommender: str, exact_rows: int
+) -> None:
+    """Stepped runs rank each tick's refreshing users together: the run must be the one
+    ranking them one at a time gives (also with coarse vectors and re-ranking)."""
+    monkeypatch.setattr(ranking, "EXACT_ROWS", exact_rows)
+
+    def digest(name: str) -> str:
+        cfg = config(output={"path": str(tmp_path / f"{name}.db")}, time={"duration": 360.0},
+                     platform={"settings": {"recommender": recommender}})
+        sim = Simulation(cfg, population=generate_population(150, seed=3))
+        try:
+            return sim.run().digest
+        finally:
+            sim.close()
+
+    together = digest("together")
+    with monkeypatch.context() as m:
+        m.setattr(Platform, "prepare_refreshes", lambda self, agent_ids: None)
+        alone = digest("alone")
+    assert together == alone
