@@ -16,7 +16,8 @@ each chunk of posts is then scored for all of them in one matrix product.
 
 Windows larger than EXACT_ROWS are scanned with the coarse (folded, 64-column) vectors,
 since memory bandwidth is what a scan costs, and the best k + RESCORE candidates (by
-coarse score, over the whole window) are re-ranked with the full vectors.
+coarse score, among the posts scanned until the coarse top k was settled) are re-ranked
+with the full vectors. A user's scan reads the same chunks alone or with others.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class WindowRanker:
             coarse_queries = fold(queries)
         rows = _threshold_scan(coarse, weights, order,
                                np.asarray(coarse_queries, dtype=np.float32), hidden,
-                               k + RESCORE, k + RESCORE, self._position)
+                               k + RESCORE, k, self._position)
         out = []
         for query, found in zip(queries, rows):
             if len(found) > 1:
