@@ -43,6 +43,8 @@ _TRAIT_WORDS = (("gender", "{}"), ("age", "{} years old"), ("mbti", "MBTI {}"),
                 ("country", "from {}"), ("profession", "works in {}"))
 
 
+# Template keys every agent has (the others are persona traits, and `traits`).
+_IDENTITY = frozenset({"platform", "user_id", "user_name", "name", "bio", "persona", "profile"})
 _SYSTEMS_KEPT = 10_000  # system prompts kept (oldest dropped first)
 _TEXTS_KEPT = 50_000  # shortened post and comment texts kept (all dropped when full)
 
@@ -75,16 +77,19 @@ class PromptBuilder:
         # Shortened texts by original (and limit): popular posts and comments are in many
         # feeds, and the platform hands out the same string objects (their hash is cached).
         self._texts: dict[tuple[str, int], str] = {}
+        self._fields = self._template_fields()
+        # Traits are read only for templates that use them (synthetic personas draw theirs
+        # on first use, which costs more than the rest of a system prompt).
+        self._uses_traits = bool(self._fields - _IDENTITY)
         self._check_template()
 
     # -- system prompt ----------------------------------------------------------------
     def keys(self, agent: int) -> dict[str, Any]:
-        """Everything a template may use for `agent`: identity, persona text and traits."""
+        """What the template may use for `agent`: identity, persona text, and the traits (one
+        key each, and `traits`, the sentence) when it uses any."""
         p = self.population
-        traits = dict(p.traits[agent]) if p.traits else {}
         persona, bio = str(p.persona[agent] or ""), str(p.bio[agent] or "")
-        values: dict[str, Any] = {k: _text(v) for k, v in traits.items()}
-        values.update(
+        values: dict[str, Any] = dict(
             platform=PLATFORM_NAMES[self.kind],
             user_id=agent,
             user_name=p.user_name[agent],
@@ -92,9 +97,12 @@ class PromptBuilder:
             bio=bio,
             persona=persona,
             profile=persona or bio or "no profile text",
-            traits=_traits_sentence(traits, persona or bio),
         )
-        return values
+        if not self._uses_traits:
+            return values
+        traits = dict(p.traits[agent]) if p.traits else {}
+        return {**{k: _text(v) for k, v in traits.items()}, **values,
+                "traits": _traits_sentence(traits, persona or bio)}
 
     def persona(self, agent: int) -> str:
         """The filled template: who the agent is."""
@@ -117,8 +125,8 @@ class PromptBuilder:
             raise PromptError(f"{self.template_name}: not a valid str.format template ({exc}).") \
                 from None
 
-    def _check_template(self) -> None:
-        """Fail at load time, not mid-run: every key must exist for every agent."""
+    def _template_fields(self) -> set[str]:
+        """The keys the template uses (their names before any `.attr` or `[index]`)."""
         try:
             fields = {f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None}
         except ValueError as exc:
@@ -129,10 +137,13 @@ class PromptBuilder:
                 f"{self.template_name}: positional fields ('{{}}') are not allowed; name a key "
                 "such as {name}."
             )
+        return {f.split(".")[0].split("[")[0] for f in fields}
+
+    def _check_template(self) -> None:
+        """Fail at load time, not mid-run: every key must exist for every agent."""
         if not len(self.population):
             return
-        base = set(self.keys(0)) - set(self.population.traits[0] if self.population.traits else ())
-        trait_fields = {f.split(".")[0].split("[")[0] for f in fields} - base
+        trait_fields = self._fields - _IDENTITY - {"traits"}
         if trait_fields:
             for agent, traits in enumerate(self.population.traits):
                 if not trait_fields <= traits.keys():
