@@ -216,6 +216,25 @@ def test_activation_groups_replace_persona_activity() -> None:
     assert 250 <= quiet <= 320  # about 0.9 * 300 agents, minus the core's share
 
 
+@pytest.mark.parametrize("model", ["poisson", "bursty"])
+def test_activation_groups_apply_over_a_uniform_rate(model: str) -> None:
+    """`activation.rate` sets everyone's rate; a group's rate still wins for its agents."""
+    cfg = config(time={"mode": "continuous", "duration": 600.0},
+                 activation={"model": model, "rate": 0.5,
+                             "groups": [{"agents": "0-49", "rate": 30.0}]})
+    sim = Simulation(cfg, population=small_population(200, rate=6.0))
+    sim.run()
+    rows = sim.platform.connection.execute(
+        "SELECT user_id < 50, COUNT(*) FROM trace WHERE action = 'refresh' GROUP BY user_id < 50"
+    ).fetchall()
+    sim.close()
+    counts = dict(rows)
+    # The group: 30/h, fewer as an agent still thinking skips (about 2/h remain, against
+    # 0.5/h = 250 if the uniform rate won); the rest: 150 x 10 h x 0.5/h = 750.
+    assert counts[1] > 600
+    assert 600 <= counts[0] <= 900
+
+
 @pytest.mark.parametrize(
     ("group", "message"),
     [

@@ -35,8 +35,10 @@ class ActivityProfile:
         return int((self.start_hour + minutes / 60.0) % 24.0)
 
     def mean_rate(self) -> np.ndarray:
-        """Each agent's mean activations per hour over the day."""
-        return self.activity.mean(axis=1)
+        """Each agent's mean activations per hour over the day (a flat profile's exact
+        value: a configured rate is not moved by rounding)."""
+        a = self.activity
+        return np.where(a.min(axis=1) == a.max(axis=1), a[:, 0], a.mean(axis=1))
 
 
 class TickModel:

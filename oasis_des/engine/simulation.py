@@ -256,7 +256,7 @@ class Simulation:
             )
         if self.config.time.mode == "stepped" or cfg.model == "csv":
             return None
-        rates = np.full(len(self.population), cfg.rate) if cfg.rate else self.profile.mean_rate()
+        rates = self.profile.mean_rate()
         if cfg.model == "poisson":
             return schedule.PoissonClock(rates, seed=seed)
         if cfg.model == "bursty":
@@ -644,11 +644,15 @@ def _prepare_output(path: str, overwrite: bool, lock: Callable[[str], None]) -> 
 
 
 def _activity(config: Config, population: Population) -> np.ndarray:
-    """Activations per hour of each agent at each hour: its persona's, or its group's."""
-    groups = config.activation.groups
-    if not groups:
-        return population.activity
+    """Activations per hour of each agent at each hour: its group's, else `activation.rate`
+    (poisson and bursty models), else its persona's."""
+    cfg = config.activation
+    groups = cfg.groups
     activity = np.array(population.activity, dtype=np.float64)
+    if cfg.rate and cfg.model in ("poisson", "bursty"):
+        activity[:] = cfg.rate
+    elif not groups:
+        return population.activity
     masks = group_masks(groups, len(population), seed=config.seed, purpose="activation-group",
                         key="activation.groups")
     for group, mask in zip(groups, masks):
