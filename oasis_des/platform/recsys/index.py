@@ -104,8 +104,8 @@ class FeedIndex:
         self._profiles: OrderedDict[int, np.ndarray] = OrderedDict()
         self._coarse_profiles: OrderedDict[int, np.ndarray] = OrderedDict()
         self._engaged: dict[int, list[int]] = {}
-        self._relations_key: tuple[int, int, int] | None = None
-        self._relations: tuple[list[int], set[int]] = ([], set())
+        self._relations_key: tuple[int, int] | None = None
+        self._relations: dict[int, tuple[list[int], set[int]]] = {}
         self._feeds: dict[int, tuple[float, list[int]]] = {}
 
     @property
@@ -252,10 +252,15 @@ class FeedIndex:
         self.fan = np.concatenate([self.fan, np.ones(new - size, np.float32)])
 
     def relations(self, uid: int) -> tuple[list[int], set[int]]:
-        """(users `uid` follows, users `uid` has muted): two indexed lookups, memoised for
-        the current content version (a refresh asks twice)."""
-        key = (uid, self._platform.content_version, self.epoch)
+        """(users `uid` follows, users `uid` has muted): two indexed lookups, memoised until
+        the content changes (a refresh, its ranking with the tick's other users and the
+        agent's observation all ask)."""
+        key = (self._platform.content_version, self.epoch)
         if key != self._relations_key:
+            self._relations_key = key
+            self._relations.clear()
+        found = self._relations.get(uid)
+        if found is None:
             conn = self._conn
             followees = [
                 r[0]
@@ -264,8 +269,8 @@ class FeedIndex:
             muted = {
                 r[0] for r in conn.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
             }
-            self._relations_key, self._relations = key, (followees, muted)
-        return self._relations
+            found = self._relations[uid] = (followees, muted)
+        return found
 
     def followee_posts(self, uid: int, limit: int) -> list[int]:
         """The most liked window posts of the users `uid` follows and has not muted
