@@ -94,7 +94,8 @@ def test_reposts_and_quotes_are_shortened_and_shown_once() -> None:
     posts = (post(21, 3, repost.format(3), comments=2), post(22, 4, repost.format(4), comments=2),
              post(23, 6, "User 6 quoted a post from User 5. Quote content: No way. "
                          "Original Content: Rates go up."))
-    lines = builder().feed(Observation(agent_id=0, time=0, activation=0, posts=posts)).splitlines()
+    feed = builder(comments_per_post=2).feed(Observation(agent_id=0, time=0, activation=0, posts=posts))
+    lines = feed.splitlines()
     assert lines[1] == "post 21 by user 3: repost of user 5: Rates go up."
     assert lines[2:4] == ["  comment 100 by user 9: c0", "  comment 101 by user 9 (1 like): c1"]
     assert lines[4:6] == ["post 22 by user 4: same as post 21", "  (comments as under post 21)"]
@@ -108,12 +109,12 @@ def test_followers_and_group_messages_are_shown_when_observed() -> None:
                       group_messages=messages)
     text = builder().decide_messages(obs, "")[1]["content"]
     assert text.split("\n\n")[:2] == [
-        "You have 1 follower and follow 12 users.",
+        "Followers: 1; following: 12.",
         "Latest messages in your groups:\n- group 2 (Cat people), user 4: Meow meow\n"
         "- group 2 (Cat people), you: Purr",
     ]
     plain = builder().decide_messages(Observation(agent_id=1, time=0, activation=0), "")
-    assert plain[1]["content"] == "Your feed is empty.\n\nChoose one action."
+    assert plain[1]["content"] == "Your feed is empty."
 
 
 def test_social_context_reads_follower_counts_and_the_latest_group_messages() -> None:
@@ -154,7 +155,7 @@ def test_decide_messages_are_compact() -> None:
     messages = builder().decide_messages(obs, "")
     oasis_style = json.dumps({"posts": list(posts)}, indent=2)  # OASIS shows the feed as JSON
     assert approx_tokens(messages[1]["content"]) < approx_tokens(oasis_style) / 2
-    assert messages[1]["content"].endswith("Choose one action.")
+    assert messages[1]["content"].startswith("Your feed:")
 
 
 def test_memory_keeps_the_last_n_within_the_token_budget() -> None:
@@ -184,10 +185,10 @@ def test_memory_state_is_json_and_restores() -> None:
 def test_memory_lines_describe_what_was_seen_and_done() -> None:
     obs = Observation(agent_id=0, time=0, activation=0, posts=(post(4, 1, "x"), post(9, 2, "y")))
     assert memory_line(obs, Decision(action="like_post", args={"post_id": 4})) == \
-        "saw posts 4, 9; like_post(post_id=4)"
+        "like_post(post_id=4)"
     empty = Observation(agent_id=0, time=0, activation=0)
-    assert memory_line(empty, Decision(action="do_nothing")) == "saw an empty feed; did nothing"
+    assert memory_line(empty, Decision(action="do_nothing")) == "did nothing (on an empty feed)"
     assert describe(Decision(action="do_nothing", error="llm timeout: x")) == "gave no valid action"
     long = describe(Decision(action="create_post", args={"content": "w " * 100}))
-    assert long.startswith('create_post(content="w w') and long.endswith('...")') and len(long) < 90
+    assert long.startswith('create_post(content="w w') and long.endswith('...")') and len(long) < 70
 

@@ -39,13 +39,16 @@ def test_schemas_are_the_allowed_actions_with_spec_types_and_required_args() -> 
     assert "dislike_post" not in schemas and "interview" not in schemas  # not allowed on Twitter
     for name, fn in schemas.items():
         spec = ACTION_SPECS[ActionType(name)]
-        assert fn["description"] == spec.description
+        assert fn.get("description", spec.description) == spec.description
         props = fn["parameters"]["properties"]
         assert list(props) == [a.name for a in spec.args]
         for a in spec.args:
             assert props[a.name]["type"] == {int: "integer", str: "string"}[a.type]
         assert fn["parameters"].get("required", []) == [a.name for a in spec.args if a.required]
-    # Arguments are described by their names alone: tools are most of a prompt.
+    # Descriptions that repeat the names are left out, arguments are described by their
+    # names alone: tools are most of a prompt.
+    assert [n for n, fn in schemas.items() if "description" not in fn] == \
+        ["like_post", "create_comment", "like_comment"]
     assert all("description" not in arg for fn in schemas.values()
                for arg in fn["parameters"]["properties"].values())
 

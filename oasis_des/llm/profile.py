@@ -39,9 +39,9 @@ class PromptSettings:
     system_template: Path | None = None  # a custom system prompt (str.format keys)
     memory_activations: int = 5  # the last N activations the agent remembers
     memory_tokens: int = 150  # ... within this budget (approximate tokens: chars / 4)
-    comments_per_post: int = 2  # most recent comments shown under each feed post
+    comments_per_post: int = 1  # most recent comments shown under each feed post
     post_chars: int = 280  # longer posts are cut to this many characters
-    comment_chars: int = 100  # longer comments are cut to this many characters
+    comment_chars: int = 80  # longer comments are cut to this many characters
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,13 +26,11 @@ PLATFORM_NAMES = {"twitter": "Twitter", "reddit": "Reddit"}
 # OASIS's Reddit prompt adds the persona's demographic traits; its Twitter prompt does not.
 DEFAULT_SYSTEM_TEMPLATES = {
     kind: f"""\
-You're a {{platform}} user. React to your feed as yourself; your actions should be \
-consistent with your self-description and personality.
+You're a {{platform}} user. Act as yourself, consistent with your self-description.
 You are {{name}} (@{{user_name}}, user {{user_id}}). {{profile}}{extra}"""
     for kind, extra in (("twitter", ""), ("reddit", "{traits}"))
 }
 
-DECIDE_INSTRUCTION = "Choose one action."
 INTERVIEW_INSTRUCTION = (
     "# RESPONSE METHOD\nA researcher is interviewing you. Answer in character, in a few "
     "sentences of plain text; do not call tools."
@@ -155,11 +153,10 @@ class PromptBuilder:
         """System and user messages of one activation."""
         parts = [memory] if memory else []
         if obs.followers is not None:
-            parts.append(f"You have {_plural(obs.followers, 'follower')} and follow "
-                         f"{_plural(obs.followings or 0, 'user')}.")
+            parts.append(f"Followers: {obs.followers}; following: {obs.followings}.")
         if obs.group_messages:
             parts.append(self.groups(obs))
-        parts += [self.feed(obs), DECIDE_INSTRUCTION]
+        parts.append(self.feed(obs))  # the system prompt says how to act
         return [
             {"role": "system", "content": self.system(obs.agent_id)},
             {"role": "user", "content": "\n\n".join(parts)},
@@ -265,12 +262,8 @@ def _cut(text: Any, limit: int) -> str:
 
 
 def memory_line(obs: Observation, decision: Decision) -> str:
-    """What an activation leaves in memory: the feed in brief and the action."""
-    if obs.posts:
-        saw = f"saw posts {', '.join(str(p['post_id']) for p in obs.posts)}"
-    else:
-        saw = "saw an empty feed"
-    return f"{saw}; {describe(decision)}"
+    """What an activation leaves in memory: what the agent did (the feed it saw is gone)."""
+    return describe(decision) if obs.posts else f"{describe(decision)} (on an empty feed)"
 
 
 def describe(decision: Decision) -> str:
@@ -286,7 +279,7 @@ def describe(decision: Decision) -> str:
 def _quote(value: Any) -> str:
     if isinstance(value, str):
         text = " ".join(value.split())
-        return f'"{text[:57]}..."' if len(text) > 60 else f'"{text}"'
+        return f'"{text[:40]}..."' if len(text) > 43 else f'"{text}"'
     return str(value)
 
 
@@ -307,10 +300,6 @@ def _counts(item: dict[str, Any], hidden: int = 0) -> str:
     if hidden:
         parts.append(f"{len(item.get('comments', ()))} comments")
     return f" ({', '.join(parts)})" if parts else ""
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _text(value: Any) -> str:

@@ -9,6 +9,7 @@ with tool calls written as text (common with small local models) are parsed the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from oasis_des.platform.actions import ACTION_SPECS, ActionSpec, ArgumentError, 
 from oasis_des.policies.base import Decision
 
 _JSON_TYPES = {int: "integer", str: "string"}
+_FILLER = frozenset({"a", "an", "the", "on", "of", "to"})  # words a name need not repeat
 _NAME_KEYS = ("action", "name", "tool", "function")
 _ARG_KEYS = ("args", "arguments", "parameters")
 
@@ -27,18 +29,21 @@ def tool_schema(spec: ActionSpec) -> dict[str, Any]:
 
     Tools are sent with every request (they are most of a prompt), so they are kept terse:
     arguments are described by their names (`post_id`, `content`, `quote_content`, ...)
-    and the action's description, not by descriptions of their own.
+    and the action's description, not by descriptions of their own; and a description that
+    only repeats the names ("Like a post." for `like_post(post_id)`) is left out.
     """
     properties = {a.name: {"type": _JSON_TYPES[a.type]} for a in spec.args}
+    names = {w for n in (spec.action.value, *properties) for w in n.split("_")}
+    words = set(re.findall(r"[a-z]+", spec.description.lower())) - _FILLER
     parameters: dict[str, Any] = {"type": "object", "properties": properties}
     required = [a.name for a in spec.args if a.required]
     if required:
         parameters["required"] = required
-    return {
-        "type": "function",
-        "function": {"name": spec.action.value, "description": spec.description,
-                     "parameters": parameters},
-    }
+    function: dict[str, Any] = {"name": spec.action.value}
+    if not words <= names:
+        function["description"] = spec.description
+    function["parameters"] = parameters
+    return {"type": "function", "function": function}
 
 
 def action_line(spec: ActionSpec) -> str:
