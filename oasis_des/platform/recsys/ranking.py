@@ -41,8 +41,15 @@ SIM_FLOOR = 1e-3
 HORIZON, SCALE, KNEE = 271.8, 100.0, 150.0
 _AT_KNEE = math.log((HORIZON - KNEE) / SCALE)
 _TAIL_RATE = 1.0 / ((HORIZON - KNEE) * _AT_KNEE)
-# The scan's first chunk of posts (the heaviest), then chunks GROWTH times larger.
+# The scan's first chunk of posts (the heaviest), then chunks GROWTH times larger; the
+# chunk that would reach past half the window takes the rest.
 FIRST_CHUNK, GROWTH = 1024, 4
+# Scoring the rest of the window for more users than this gathers their rows first (once
+# for all of them) instead of scoring the whole window in place.
+GATHER_USERS = 8
+# Rows per matrix product: one product over a whole large window lets OpenBLAS split it
+# across threads, which took 10-20 ms instead of 1 when another process kept a core busy.
+BLOCK = 2048
 # A post is skipped only if even a perfect similarity would leave it below the best
 # (this margin covers float32 rounding of the scores).
 MARGIN = 1.0 + 1e-4
@@ -205,35 +212,48 @@ class RankedRecommender:
 
 
 def _chunk_starts(n: int) -> list[int]:
-    """Where the scan's chunks of an n-row window start (after the first)."""
+    """Where the scan's chunks of an n-row window start."""
     starts, size = [0], FIRST_CHUNK
-    while starts[-1] + size < n:
+    while 2 * (starts[-1] + size) < n:
         starts.append(starts[-1] + size)
         size *= GROWTH
     return starts
+
+
+def _scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """queries @ vectors.T, a block of rows at a time (see BLOCK)."""
+    out = np.empty((len(queries), len(vectors)), dtype=np.float32)
+    for j in range(0, len(vectors), BLOCK):
+        out[:, j : j + BLOCK] = queries @ vectors[j : j + BLOCK].T
+    return out
 
 
 def _threshold_scan(
     vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
     hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray,
 ) -> list[np.ndarray]:
-    """Per query, the rows of the `keep` best scores, best first (ties: newer rows).
+    """Per query, the rows of the `keep` best scores, best first.
 
     Rows are scored in `order` (decreasing weight), a chunk at a time for all queries
     still scanning; a query stops once its k-th best beats what the next row could
-    score. A score is packed with its row into one sortable integer (positive float32
-    bits order like the floats; the row breaks ties towards newer posts). `position` is
-    scratch space of at least len(order) entries, all -1 (and left so).
+    score. With keep == k (an exact ranking) ties go to newer rows: a score is packed
+    with its row into one sortable integer (positive float32 bits order like the floats).
+    With keep > k (candidates for re-ranking) the keep best are chosen on the scores
+    alone, which costs a third as much. `position` is scratch space of at least
+    len(order) entries, all -1 (and left so).
     """
     b, n = len(queries), len(order)
-    best = np.zeros((b, keep), dtype=np.uint64)  # ascending per query; 0: no post yet
+    best: _Best = _ExactBest(b, keep) if keep == k else _Candidates(b, keep)
     hidden_of = np.repeat(np.arange(b), [len(h) for h in hidden])
     hidden_rows = np.concatenate(hidden) if b else np.zeros(0, dtype=np.int64)
     active = np.arange(b)
-    start, size = 0, FIRST_CHUNK
-    while start < n and len(active):
-        rows = order[start : start + size]
-        s = queries[active] @ vectors[rows].T
+    starts = _chunk_starts(n) + [n]
+    for start, end in zip(starts, starts[1:]):
+        rows = order[start:end]
+        if 2 * len(rows) < n or len(active) > GATHER_USERS:  # gather the chunk's vectors
+            s = _scores(queries[active], vectors[rows])
+        else:  # a few users and most of the window: score it in place, keep the chunk's
+            s = _scores(queries[active], vectors)[:, rows]
         np.maximum(s, 0.0, out=s)
         s += SIM_FLOOR
         s *= weights[rows]
@@ -245,21 +265,80 @@ def _threshold_scan(
             inside = (at >= 0) & (who >= 0)
             s[who[inside], at[inside]] = -1.0
             position[rows] = -1
-        if start == 0:  # the best of the first chunk: one partition per query
-            keys = np.where(s >= 0, _pack(s, rows[None, :]), np.uint64(0))
-            if keys.shape[1] > keep:
-                keys = np.partition(keys, keys.shape[1] - keep, axis=1)[:, -keep:]
-            best[:, keep - keys.shape[1] :] = np.sort(keys, axis=1)
-        else:  # only scores at least a query's keep-th best can enter its top
-            q, c = np.nonzero(s >= _score(best[active, 0])[:, None])
-            best[active] = _merge(best[active], q, _pack(s[q, c], rows[c]), keep)
-        start, size = start + len(rows), size * GROWTH
-        if start >= n:
+        best.add(active, s, rows)
+        if end == n:
             break
-        kth = best[active, keep - k]
-        bound = (1.0 + SIM_FLOOR) * MARGIN * float(weights[order[start]])
-        active = active[(kth == 0) | (_score(kth) <= bound)]
-    return [(keys[keys > 0][::-1] & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1 for keys in best]
+        kth = best.kth(active, k)
+        bound = (1.0 + SIM_FLOOR) * MARGIN * float(weights[order[end]])
+        active = active[kth <= bound]
+        if not len(active):
+            break
+    return best.rows()
+
+
+class _Best:
+    """The best `keep` (score, row) of each query so far."""
+
+    def add(self, active: np.ndarray, s: np.ndarray, rows: np.ndarray) -> None:
+        """Take in the scores `s` (one line per active query; < 0: hidden) of `rows`."""
+        raise NotImplementedError
+
+    def kth(self, active: np.ndarray, k: int) -> np.ndarray:
+        """The k-th best score of each active query (-1 while it has fewer than k)."""
+        raise NotImplementedError
+
+    def rows(self) -> list[np.ndarray]:
+        """Each query's rows, best first."""
+        raise NotImplementedError
+
+
+class _ExactBest(_Best):
+    """Packed (score, row) keys, ascending per query; 0 stands for no post."""
+
+    def __init__(self, b: int, keep: int) -> None:
+        self.keep, self.keys = keep, np.zeros((b, keep), dtype=np.uint64)
+
+    def add(self, active: np.ndarray, s: np.ndarray, rows: np.ndarray) -> None:
+        keys = _pack(s, rows[None, :])
+        keys[s < _score(self.keys[active, 0])[:, None]] = 0  # cannot enter (or hidden)
+        merged = np.concatenate([self.keys[active], keys], axis=1)
+        top = np.partition(merged, merged.shape[1] - self.keep, axis=1)[:, -self.keep :]
+        self.keys[active] = np.sort(top, axis=1)
+
+    def kth(self, active: np.ndarray, k: int) -> np.ndarray:
+        keys = self.keys[active, self.keep - k]
+        return np.where(keys == 0, np.float32(-1.0), _score(keys))
+
+    def rows(self) -> list[np.ndarray]:
+        return [(keys[keys > 0][::-1] & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1
+                for keys in self.keys]
+
+
+class _Candidates(_Best):
+    """Scores and rows, unordered per query; score -1 stands for no post."""
+
+    def __init__(self, b: int, keep: int) -> None:
+        self.keep = keep
+        self.scores = np.full((b, keep), -1.0, dtype=np.float32)
+        self.ids = np.full((b, keep), -1, dtype=np.int64)
+
+    def add(self, active: np.ndarray, s: np.ndarray, rows: np.ndarray) -> None:
+        scores = np.concatenate([self.scores[active], s], axis=1)
+        at = np.argpartition(scores, scores.shape[1] - self.keep, axis=1)[:, -self.keep :]
+        ids = np.concatenate([self.ids[active], np.broadcast_to(rows, s.shape)], axis=1)
+        self.scores[active] = np.take_along_axis(scores, at, axis=1)
+        self.ids[active] = np.take_along_axis(ids, at, axis=1)
+
+    def kth(self, active: np.ndarray, k: int) -> np.ndarray:
+        return np.partition(self.scores[active], self.keep - k, axis=1)[:, self.keep - k]
+
+    def rows(self) -> list[np.ndarray]:
+        out = []
+        for scores, ids in zip(self.scores, self.ids):
+            found = scores >= 0
+            scores, ids = scores[found], ids[found]
+            out.append(ids[np.lexsort((-ids, -scores))])
+        return out
 
 
 def _pack(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -271,16 +350,3 @@ def _pack(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 def _score(keys: np.ndarray) -> np.ndarray:
     return (keys >> np.uint64(32)).astype(np.uint32).view(np.float32)
-
-
-def _merge(best: np.ndarray, query: np.ndarray, keys: np.ndarray, keep: int) -> np.ndarray:
-    """Each query's `keep` largest of its current best (a row, ascending) and the new
-    `keys` of `query`, ascending."""
-    a = len(best)
-    if not len(keys):
-        return best
-    owner = np.concatenate([np.repeat(np.arange(a), keep), query])
-    merged = np.concatenate([best.ravel(), keys])
-    ranked = merged[np.lexsort((merged, owner))]  # by query, then ascending
-    ends = np.cumsum(np.bincount(owner, minlength=a))
-    return ranked[ends[:, None] - keep + np.arange(keep)]
