@@ -47,6 +47,8 @@ FIRST_CHUNK, GROWTH = 1024, 4
 # Scoring the rest of the window for more users than this gathers their rows first (once
 # for all of them) instead of scoring the whole window in place.
 GATHER_USERS = 8
+# Rows scored at a time within a chunk: memory stays users x SUB_CHUNK, whatever the window.
+SUB_CHUNK = 8192
 # Rows per matrix product: one product over a whole large window lets OpenBLAS split it
 # across threads, which took 10-20 ms instead of 1 when another process kept a core busy.
 BLOCK = 2048
@@ -249,23 +251,24 @@ def _threshold_scan(
     active = np.arange(b)
     starts = _chunk_starts(n) + [n]
     for start, end in zip(starts, starts[1:]):
-        rows = order[start:end]
-        if 2 * len(rows) < n or len(active) > GATHER_USERS:  # gather the chunk's vectors
-            s = _scores(queries[active], vectors[rows])
-        else:  # a few users and most of the window: score it in place, keep the chunk's
-            s = _scores(queries[active], vectors)[:, rows]
-        np.maximum(s, 0.0, out=s)
-        s += SIM_FLOOR
-        s *= weights[rows]
-        if len(hidden_rows):
-            position[rows] = np.arange(len(rows))  # where each row is in this chunk
-            slot = np.full(b, -1, dtype=np.int64)
-            slot[active] = np.arange(len(active))
-            at, who = position[hidden_rows], slot[hidden_of]
-            inside = (at >= 0) & (who >= 0)
-            s[who[inside], at[inside]] = -1.0
-            position[rows] = -1
-        best.add(active, s, rows)
+        whole = None
+        if 2 * (end - start) >= n and len(active) <= GATHER_USERS:
+            whole = _scores(queries[active], vectors)  # most of the window, few users
+        for first in range(start, end, SUB_CHUNK):  # bounded memory: users x SUB_CHUNK
+            rows = order[first : min(first + SUB_CHUNK, end)]
+            s = whole[:, rows] if whole is not None else _scores(queries[active], vectors[rows])
+            np.maximum(s, 0.0, out=s)
+            s += SIM_FLOOR
+            s *= weights[rows]
+            if len(hidden_rows):
+                position[rows] = np.arange(len(rows))  # where each row is in this block
+                slot = np.full(b, -1, dtype=np.int64)
+                slot[active] = np.arange(len(active))
+                at, who = position[hidden_rows], slot[hidden_of]
+                inside = (at >= 0) & (who >= 0)
+                s[who[inside], at[inside]] = -1.0
+                position[rows] = -1
+            best.add(active, s, rows)
         if end == n:
             break
         kth = best.kth(active, k)
@@ -323,11 +326,12 @@ class _Candidates(_Best):
         self.ids = np.full((b, keep), -1, dtype=np.int64)
 
     def add(self, active: np.ndarray, s: np.ndarray, rows: np.ndarray) -> None:
+        keep = self.keep
         scores = np.concatenate([self.scores[active], s], axis=1)
-        at = np.argpartition(scores, scores.shape[1] - self.keep, axis=1)[:, -self.keep :]
-        ids = np.concatenate([self.ids[active], np.broadcast_to(rows, s.shape)], axis=1)
+        at = np.argpartition(scores, scores.shape[1] - keep, axis=1)[:, -keep:]
+        kept = np.take_along_axis(self.ids[active], np.minimum(at, keep - 1), axis=1)
+        self.ids[active] = np.where(at < keep, kept, rows[np.maximum(at - keep, 0)])
         self.scores[active] = np.take_along_axis(scores, at, axis=1)
-        self.ids[active] = np.take_along_axis(ids, at, axis=1)
 
     def kth(self, active: np.ndarray, k: int) -> np.ndarray:
         return np.partition(self.scores[active], self.keep - k, axis=1)[:, self.keep - k]
