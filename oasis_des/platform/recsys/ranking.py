@@ -43,10 +43,12 @@ _AT_KNEE = math.log((HORIZON - KNEE) / SCALE)
 _TAIL_RATE = 1.0 / ((HORIZON - KNEE) * _AT_KNEE)
 # The scan's first chunk of posts (the heaviest), then chunks GROWTH times larger; the
 # chunk that would reach past half the window takes the rest.
-FIRST_CHUNK, GROWTH = 1024, 4
+FIRST_CHUNK, GROWTH = 1024, 2
 # Scoring the rest of the window for more users than this gathers their rows first (once
 # for all of them) instead of scoring the whole window in place.
 GATHER_USERS = 8
+# Candidates are re-ranked for this many users at a time (their vectors: 64 x 258 x 256).
+RERANK_USERS = 64
 # Rows scored at a time within a chunk: memory stays users x SUB_CHUNK, whatever the window.
 SUB_CHUNK = 8192
 # Rows per matrix product: one product over a whole large window lets OpenBLAS split it
@@ -146,20 +148,34 @@ class WindowRanker:
         if len(self._position) < n:
             self._position = np.full(2 * n, -1, dtype=np.int64)
         if coarse is full or n <= EXACT_ROWS:
-            rows = _threshold_scan(full, weights, order, queries, hidden, k, k, self._position)
-            return [(r + lo).tolist() for r in rows]
+            best = _threshold_scan(full, weights, order, queries, hidden, k, k, self._position)
+            return [(r + lo).tolist() for r in best.rows()]
         if coarse_queries is None:
             coarse_queries = fold(queries)
-        rows = _threshold_scan(coarse, weights, order,
-                               np.asarray(coarse_queries, dtype=np.float32), hidden,
-                               k + RESCORE, k, self._position)
-        out = []
-        for query, found in zip(queries, rows):
-            if len(found) > 1:
-                exact = (np.maximum(full[found] @ query, 0.0) + SIM_FLOOR) * weights[found]
-                found = found[np.lexsort((-found, -exact))[:k]]
-            out.append((found + lo).tolist())
-        return out
+        candidates = _threshold_scan(coarse, weights, order,
+                                     np.asarray(coarse_queries, dtype=np.float32), hidden,
+                                     k + RESCORE, k, self._position)
+        assert isinstance(candidates, _Candidates)
+        return [(r + lo).tolist() for r in _rerank(full, weights, queries, candidates.ids, k)]
+
+
+def _rerank(
+    vectors: np.ndarray, weights: np.ndarray, queries: np.ndarray, ids: np.ndarray, k: int
+) -> list[np.ndarray]:
+    """Each query's k best of its candidate rows `ids` (-1: none) by the exact score, best
+    first, ties to newer rows; RERANK_USERS queries at a time (memory: their vectors)."""
+    out = []
+    for u in range(0, len(queries), RERANK_USERS):
+        block = ids[u : u + RERANK_USERS]
+        rows = np.maximum(block, 0)
+        exact = np.einsum("ukd,ud->uk", vectors[rows], queries[u : u + RERANK_USERS])
+        np.maximum(exact, 0.0, out=exact)
+        exact += SIM_FLOOR
+        exact *= weights[rows]
+        keys = np.where(block >= 0, _pack(exact, rows), np.uint64(0))
+        top = np.sort(np.partition(keys, keys.shape[1] - k, axis=1)[:, -k:], axis=1)[:, ::-1]
+        out += [(t[t > 0] & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1 for t in top]
+    return out
 
 
 class RankedRecommender:
@@ -233,8 +249,8 @@ def _scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 def _threshold_scan(
     vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
     hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray,
-) -> list[np.ndarray]:
-    """Per query, the rows of the `keep` best scores, best first.
+) -> _Best:
+    """Per query, the rows of the `keep` best scores.
 
     Rows are scored in `order` (decreasing weight), a chunk at a time for all queries
     still scanning; a query stops once its k-th best beats what the next row could
@@ -276,7 +292,7 @@ def _threshold_scan(
         active = active[kth <= bound]
         if not len(active):
             break
-    return best.rows()
+    return best
 
 
 class _Best:
@@ -288,10 +304,6 @@ class _Best:
 
     def kth(self, active: np.ndarray, k: int) -> np.ndarray:
         """The k-th best score of each active query (-1 while it has fewer than k)."""
-        raise NotImplementedError
-
-    def rows(self) -> list[np.ndarray]:
-        """Each query's rows, best first."""
         raise NotImplementedError
 
 
@@ -318,7 +330,7 @@ class _ExactBest(_Best):
 
 
 class _Candidates(_Best):
-    """Scores and rows, unordered per query; score -1 stands for no post."""
+    """Scores and rows (`ids`), unordered per query; -1 stands for no post."""
 
     def __init__(self, b: int, keep: int) -> None:
         self.keep = keep
@@ -330,19 +342,12 @@ class _Candidates(_Best):
         scores = np.concatenate([self.scores[active], s], axis=1)
         at = np.argpartition(scores, scores.shape[1] - keep, axis=1)[:, -keep:]
         kept = np.take_along_axis(self.ids[active], np.minimum(at, keep - 1), axis=1)
-        self.ids[active] = np.where(at < keep, kept, rows[np.maximum(at - keep, 0)])
-        self.scores[active] = np.take_along_axis(scores, at, axis=1)
+        ids = np.where(at < keep, kept, rows[np.maximum(at - keep, 0)])
+        self.scores[active] = scores = np.take_along_axis(scores, at, axis=1)
+        self.ids[active] = np.where(scores >= 0, ids, -1)  # hidden or none
 
     def kth(self, active: np.ndarray, k: int) -> np.ndarray:
         return np.partition(self.scores[active], self.keep - k, axis=1)[:, self.keep - k]
-
-    def rows(self) -> list[np.ndarray]:
-        out = []
-        for scores, ids in zip(self.scores, self.ids):
-            found = scores >= 0
-            scores, ids = scores[found], ids[found]
-            out.append(ids[np.lexsort((-ids, -scores))])
-        return out
 
 
 def _pack(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
