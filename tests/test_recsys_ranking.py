@@ -27,6 +27,7 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
 ) -> None:
     monkeypatch.setattr(ranking, "FIRST_CHUNK", 16)  # many chunks, early and late stops
     monkeypatch.setattr(ranking, "SUB_CHUNK", 7)  # chunks scored in blocks
+    monkeypatch.setattr(ranking, "SCORE_BUDGET", 0)
     monkeypatch.setattr(ranking, "GATHER_USERS", 8 * (seed % 2))  # both ways of scoring
     rng = np.random.default_rng(seed)
     n, dim, users = int(rng.integers(1, 900)), 8, 7
