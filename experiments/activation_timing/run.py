@@ -14,10 +14,8 @@ OASIS can only run the tick conditions.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
-import os
 import re
 import sys
 from pathlib import Path
@@ -25,8 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from oasis_des.agents.persona_jsonl import write_jsonl
-from oasis_des.agents.synthetic import generate_population
 from oasis_des.analysis import (
     Table,
     actions_per_bin,
@@ -40,8 +36,8 @@ from oasis_des.analysis import (
 from oasis_des.analysis.polarization import mean_by_writer
 from oasis_des.analysis.svg import Line, line_chart
 from oasis_des.engine.config import load_config
-from oasis_des.sweep import build_grid, run_sweep
-from oasis_des.sweep.runner import SweepProgress
+from oasis_des.sweep import build_grid
+from oasis_des.sweep.experiment import experiment_args, run_all, synthetic_personas
 
 HERE = Path(__file__).resolve().parent
 # Condition -> config overrides (the rest is config.toml). Continuous rates are each
@@ -66,34 +62,22 @@ MEASURES = ("activations", "actions", "posts", "cascades", "mean_scale", "max_sc
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="out", help="folder for runs, tables and figures")
-    parser.add_argument("--quick", action="store_true", help="300 agents, 4 hours, 2 seeds")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 5; quick 2)")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args = experiment_args(__doc__, argv, quick="300 agents, 4 hours, 2 seeds", seeds=5,
+                           quick_seeds=2)
+    out = args.out
     config = load_config(HERE / "config.toml")
     agents = 300 if args.quick else config.population.agents
     duration = 240.0 if args.quick else config.time.duration
-    personas = out / "population.jsonl"
-    population = generate_population(agents, seed=config.seed, kind=config.platform.kind,
-                                     **POPULATION)
-    write_jsonl(population, personas, header={"generator": {"n": agents, "seed": config.seed,
-                                                             **POPULATION}})
-    config = config.override(population={"personas": str(personas.resolve())},
-                             time={"duration": duration})
-    n_seeds = args.seeds or (2 if args.quick else 5)
-    seeds = list(range(config.seed, config.seed + n_seeds))
+    config = synthetic_personas(config, out / "population.jsonl", agents, **POPULATION)
+    config = config.override(time={"duration": duration})
+    seeds = list(range(config.seed, config.seed + args.seed_count))
     specs = []
     for name, overrides in CONDITIONS.items():
         for spec in build_grid(config.override(**overrides), [], seeds,
                                out / re.sub(r"[^a-z0-9]+", "_", name.lower()), overwrite=True):
             specs.append(dataclasses.replace(spec, index=len(specs), params={"condition": name}))
-    runs = run_sweep(specs, jobs=min(os.cpu_count() or 1, len(specs)), progress=SweepProgress())
-    failed = [r for r in runs.records() if r["error"]]
-    if failed:
-        print(f"{len(failed)} run(s) failed: {failed[0]['error']}", file=sys.stderr)
+    runs = run_all(specs)
+    if runs is None:
         return 1
 
     per_run, sizes, over_time = [], [], []

@@ -10,9 +10,7 @@ browse and vote. The final scores by group show whether the first vote was follo
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -22,8 +20,8 @@ from oasis_des.analysis import Table, herd_scores, herd_summary, initial_vote_gr
 from oasis_des.analysis.herd import scores_at
 from oasis_des.analysis.svg import Line, line_chart
 from oasis_des.engine.config import load_config
-from oasis_des.sweep import build_grid, run_sweep
-from oasis_des.sweep.runner import SweepProgress
+from oasis_des.sweep import build_grid
+from oasis_des.sweep.experiment import experiment_args, run_all
 
 HERE = Path(__file__).resolve().parent
 PAIRS = HERE / "counterfactual_36.json"
@@ -32,13 +30,9 @@ VOTE = {"up": "like_comment", "down": "dislike_comment"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="out", help="folder for runs, tables and figures")
-    parser.add_argument("--quick", action="store_true", help="2 seeds, 2 hours (< 1 minute)")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 5; quick 2)")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args = experiment_args(__doc__, argv, quick="2 seeds, 2 hours (< 1 minute)", seeds=5,
+                           quick_seeds=2)
+    out = args.out
     config = load_config(HERE / "config.toml")
     duration = 120.0 if args.quick else config.time.duration
     personas = (HERE / config.population.personas).resolve()
@@ -47,13 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     expected = _write_script(pairs, len(json.loads(personas.read_text(encoding="utf-8"))), script)
     config = config.override(population={"personas": str(personas)}, time={"duration": duration},
                              script={"file": str(script)})
-    n_seeds = args.seeds or (2 if args.quick else 5)
-    specs = build_grid(config, [], list(range(config.seed, config.seed + n_seeds)), out,
-                       overwrite=True)
-    runs = run_sweep(specs, jobs=min(os.cpu_count() or 1, len(specs)), progress=SweepProgress())
-    failed = [r for r in runs.records() if r["error"]]
-    if failed:
-        print(f"{len(failed)} run(s) failed: {failed[0]['error']}", file=sys.stderr)
+    specs = build_grid(config, [], list(range(config.seed, config.seed + args.seed_count)),
+                       out, overwrite=True)
+    runs = run_all(specs)
+    if runs is None:
         return 1
 
     scores, trajectories = [], []

@@ -8,8 +8,6 @@ their normalised RMSE against the real series.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -26,8 +24,8 @@ from oasis_des.analysis import (
 from oasis_des.analysis.propagation import METRICS
 from oasis_des.analysis.svg import Line, line_chart
 from oasis_des.engine.config import load_config
-from oasis_des.sweep import build_grid, run_sweep
-from oasis_des.sweep.runner import SweepProgress
+from oasis_des.sweep import build_grid
+from oasis_des.sweep.experiment import experiment_args, run_all
 
 HERE = Path(__file__).resolve().parent
 REAL = HERE / "False_Business_0.real_propagation.json"
@@ -36,24 +34,17 @@ LABELS = {"scale": "users reached", "depth": "depth (hops)", "max_breadth": "max
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="out", help="folder for runs, tables and figures")
-    parser.add_argument("--quick", action="store_true", help="2 seeds, 2 hours (< 1 minute)")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 8; quick 2)")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
+    args = experiment_args(__doc__, argv, quick="2 seeds, 2 hours (< 1 minute)", seeds=8,
+                           quick_seeds=2)
+    out = args.out
     config = load_config(HERE / "config.toml")
     duration = 120.0 if args.quick else config.time.duration
     personas = (HERE / config.population.personas).resolve()
     config = config.override(population={"personas": str(personas)}, time={"duration": duration})
-    n_seeds = args.seeds or (2 if args.quick else 8)
-    seeds = list(range(config.seed, config.seed + n_seeds))
+    seeds = list(range(config.seed, config.seed + args.seed_count))
 
-    specs = build_grid(config, [], seeds, out, overwrite=True)
-    runs = run_sweep(specs, jobs=min(os.cpu_count() or 1, len(specs)), progress=SweepProgress())
-    failed = [r for r in runs.records() if r["error"]]
-    if failed:
-        print(f"{len(failed)} run(s) failed: {failed[0]['error']}", file=sys.stderr)
+    runs = run_all(build_grid(config, [], seeds, out, overwrite=True))
+    if runs is None:
         return 1
 
     real = load_real_propagation(REAL)

@@ -13,7 +13,6 @@ their feed that comes from the other community.
 
 from __future__ import annotations
 
-import argparse
 import math
 import multiprocessing
 import os
@@ -25,8 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from oasis_des.agents.persona_jsonl import write_jsonl
-from oasis_des.agents.synthetic import generate_population
 from oasis_des.analysis import (
     Table,
     bimodality_coefficient,
@@ -40,6 +37,7 @@ from oasis_des.engine.config import Config, ConfigError, load_config
 from oasis_des.engine.simulation import Simulation
 from oasis_des.policies.profiles import find_profile
 from oasis_des.sweep import Axis, RunSpec, build_grid
+from oasis_des.sweep.experiment import experiment_args, synthetic_personas
 from oasis_des.sweep.runner import SweepProgress
 
 HERE = Path(__file__).resolve().parent
@@ -62,25 +60,15 @@ BIN_MINUTES = 60.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="out", help="folder for runs, tables and figures")
-    parser.add_argument("--quick", action="store_true", help="200 agents, 3 hours, 1 seed")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 3; quick 1)")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args = experiment_args(__doc__, argv, quick="200 agents, 3 hours, 1 seed", seeds=3,
+                           quick_seeds=1)
+    out = args.out
     config = load_config(HERE / "config.toml")
     agents = 200 if args.quick else config.population.agents
     duration = 180.0 if args.quick else config.time.duration
-    personas = out / "two_communities.jsonl"
-    population = generate_population(agents, seed=config.seed, kind=config.platform.kind,
-                                     **COMMUNITIES)
-    write_jsonl(population, personas, header={"generator": {"n": agents, "seed": config.seed,
-                                                             **COMMUNITIES}})
-    config = config.override(population={"personas": str(personas.resolve())},
-                             time={"duration": duration})
-    n_seeds = args.seeds or (1 if args.quick else 3)
-    seeds = list(range(config.seed, config.seed + n_seeds))
+    config = synthetic_personas(config, out / "two_communities.jsonl", agents, **COMMUNITIES)
+    config = config.override(time={"duration": duration})
+    seeds = list(range(config.seed, config.seed + args.seed_count))
     recommenders = [r for r in RECOMMENDERS if _available(config, r)]
     profiles = {"bounded_confidence": find_profile(config.policy.model),
                 "backfire": _backfire_profile(config.policy.model, out / "backfire.toml")}
