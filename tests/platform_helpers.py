@@ -1,4 +1,5 @@
-"""Helpers shared by the platform tests: table dumps, trace rows, graph edges."""
+"""Helpers shared by the platform tests: table dumps, trace rows, graph edges, posts and
+recommendations."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from oasis_des import Platform
+from oasis_des.rng import KeyedStream
 
 # Tables whose content a failed action must not change (failed_action gets the attempt,
 # run_meta is written at construction).
@@ -162,3 +164,13 @@ def comment_row(p: Platform, comment_id: int) -> dict[str, Any]:
     ).fetchone()
     assert row is not None, f"comment {comment_id} missing"
     return dict(zip(cols, row))
+
+
+def write(p: Platform, author: int, texts: list[str]) -> list[int]:
+    """Post `texts` as `author`; their post ids."""
+    return [p.execute(author, "create_post", content=t)["post_id"] for t in texts]
+
+
+def recommend(p: Platform, uid: int, k: int = 10) -> list[int]:
+    """What the platform's recommender gives `uid` now (best first)."""
+    return p.recommender.recommend(uid, p.now, k, KeyedStream(0, "test", uid))

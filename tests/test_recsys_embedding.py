@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from platform_helpers import recommend, write
+
 from oasis_des import Platform
-from oasis_des.rng import KeyedStream
 
 CATS = ["My cat is sleeping on the sofa", "Kittens playing with yarn", "Cute cat video"]
 DOGS = ["Walked the dog in the park", "New puppy at home!", "Dog training tips"]
@@ -16,14 +17,6 @@ def platform(**settings) -> Platform:
     p.sign_up(2, "dogfan", "Dog Fan", "Dogs and puppies are my life")
     p.sign_up(3, "reader", "Reader", "")
     return p
-
-
-def write(p: Platform, author: int, texts: list[str]) -> list[int]:
-    return [p.execute(author, "create_post", content=t)["post_id"] for t in texts]
-
-
-def recommend(p: Platform, uid: int, k: int = 10) -> list[int]:
-    return p.recommender.recommend(uid, p.now, k, KeyedStream(0, "test", uid))
 
 
 def test_profile_relevance():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from platform_helpers import recommend, write
 
 from oasis_des import Platform
 from oasis_des.agents.signup import sign_up_population
 from oasis_des.agents.synthetic import generate_population
 from oasis_des.platform.recsys.ranking import EXACT_ROWS, SIM_FLOOR
 from oasis_des.policies.writing import write_post
-from oasis_des.rng import KeyedStream
 
 CAT_POSTS = ["My cat is sleeping on the sofa", "Kittens playing with yarn", "Cute cat video"]
 DOG_POSTS = ["Walked the dog in the park", "New puppy at home!", "Dog training tips"]
@@ -25,14 +25,6 @@ def platform(**settings) -> Platform:
     p.sign_up(2, "dogfan", "Dog Fan", "Dogs and puppies are my life")
     p.sign_up(3, "reader", "Reader", "")
     return p
-
-
-def write(p: Platform, author: int, texts: list[str]) -> list[int]:
-    return [p.execute(author, "create_post", content=t)["post_id"] for t in texts]
-
-
-def recommend(p: Platform, uid: int, k: int = 10) -> list[int]:
-    return p.recommender.recommend(uid, p.now, k, KeyedStream(0, "test", uid))
 
 
 def feed(p: Platform, uid: int) -> list[int]:
