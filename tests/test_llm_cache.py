@@ -10,6 +10,7 @@ import pytest
 from oasis_des.llm.cache import ReplayMiss, ResponseCache, Stored, canonical, request_key
 from oasis_des.llm.session import LLMSession
 from oasis_des.llm.usage import CallRecord, UsageLog
+from oasis_des.platform.store import StorageError
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 STATIC = canonical(["decide", {"model": "m", "temperature": 0.5}])
@@ -68,6 +69,18 @@ def record(agent: int, t: float, *, hit: bool = False, error: str | None = None)
                       endpoint=None if hit else "http://x", prompt_tokens=100, completion_tokens=10,
                       cost=0.5, latency_s=0.0 if hit else 0.2, cache_hit=hit,
                       attempts=0 if hit else 1, error=error)
+
+
+@pytest.mark.parametrize("mode", ["record", "replay", "auto"])
+def test_a_cache_that_is_not_a_database_is_a_storage_error_naming_it(
+    tmp_path: Path, mode: str
+) -> None:
+    """Not a raw sqlite3 error, which a run would report under its own database's name."""
+    path = tmp_path / "answers.sqlite"
+    path.write_bytes(b"these are notes, not answers" * 100)
+    with pytest.raises(StorageError, match="answers.sqlite is not an SQLite database"):
+        ResponseCache(path, mode)  # type: ignore[arg-type]
+    assert path.read_bytes().startswith(b"these are notes")
 
 
 def test_usage_totals_rows_in_time_order_and_state(tmp_path: Path) -> None:

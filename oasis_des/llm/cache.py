@@ -17,12 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from oasis_des.engine.gateway import PolicyAbort
 from oasis_des.llm.faults import LLMFault
+from oasis_des.platform.store import storage_error
 
 CacheMode = Literal["off", "record", "replay", "auto"]
 MODES: tuple[str, ...] = ("off", "record", "replay", "auto")
@@ -94,13 +97,23 @@ class ResponseCache:
                 "--llm-cache-mode record or auto."
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.executescript(_SCHEMA)
+        with self._storage():
+            self._conn = sqlite3.connect(str(self.path), isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.executescript(_SCHEMA)
         self._unsaved = 0
         self.hits = 0
         self.stores = 0
+
+    @contextmanager
+    def _storage(self) -> Iterator[None]:
+        """Errors of this file name this file (not the run database)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise storage_error(str(self.path), exc) from exc
 
     @property
     def reads(self) -> bool:
@@ -114,9 +127,11 @@ class ResponseCache:
         """The stored outcome, if reading and present (auto mode skips stored failures)."""
         if not self.reads:
             return None
-        row = self._conn.execute(
-            "SELECT body, error_category, error_detail FROM llm_response WHERE key = ?", (key,)
-        ).fetchone()
+        with self._storage():
+            row = self._conn.execute(
+                "SELECT body, error_category, error_detail FROM llm_response WHERE key = ?",
+                (key,),
+            ).fetchone()
         if row is None or (row[0] is None and self.mode == "auto"):
             return None
         self.hits += 1
@@ -135,14 +150,15 @@ class ResponseCache:
         """Store an outcome (record and auto modes)."""
         if not self.writes:
             return
-        if not self._conn.in_transaction:
-            self._conn.execute("BEGIN")
-        self._conn.execute(
-            "INSERT OR REPLACE INTO llm_response VALUES (?, ?, ?, ?, ?)",
-            (key, model,
-             None if stored.body is None else json.dumps(stored.body, ensure_ascii=False),
-             stored.error_category, stored.error_detail),
-        )
+        with self._storage():
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN")
+            self._conn.execute(
+                "INSERT OR REPLACE INTO llm_response VALUES (?, ?, ?, ?, ?)",
+                (key, model,
+                 None if stored.body is None else json.dumps(stored.body, ensure_ascii=False),
+                 stored.error_category, stored.error_detail),
+            )
         self.stores += 1
         self._unsaved += 1
         if self._unsaved >= _COMMIT_EVERY:
@@ -150,7 +166,8 @@ class ResponseCache:
 
     def commit(self) -> None:
         if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+            with self._storage():
+                self._conn.execute("COMMIT")
         self._unsaved = 0
 
     def close(self) -> None:
