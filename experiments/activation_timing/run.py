@@ -37,7 +37,7 @@ from oasis_des.analysis.polarization import mean_by_writer
 from oasis_des.analysis.svg import Line, line_chart
 from oasis_des.engine.config import load_config
 from oasis_des.sweep import build_grid
-from oasis_des.sweep.experiment import experiment_args, run_all, synthetic_personas
+from oasis_des.sweep.experiment import experiment_args, result_folders, run_all, synthetic_personas
 
 HERE = Path(__file__).resolve().parent
 # Condition -> config overrides (the rest is config.toml). Continuous rates are each
@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                     "stance_extremity"), over_time)
     summary = _summary(run_table)
 
-    tables, figures = out / "tables", out / "figures"
-    tables.mkdir(exist_ok=True)
-    figures.mkdir(exist_ok=True)
+    tables, figures = result_folders(out)
     summary.to_csv(tables / "summary.csv")
     run_table.to_csv(tables / "per_run.csv")
     cascade_table.to_csv(tables / "cascades.csv")

@@ -21,7 +21,7 @@ from oasis_des.analysis.herd import scores_at
 from oasis_des.analysis.svg import Line, line_chart
 from oasis_des.engine.config import load_config
 from oasis_des.sweep import build_grid
-from oasis_des.sweep.experiment import experiment_args, run_all
+from oasis_des.sweep.experiment import experiment_args, result_folders, run_all
 
 HERE = Path(__file__).resolve().parent
 PAIRS = HERE / "counterfactual_36.json"
@@ -67,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     pooled = herd_summary(Table(score_table.columns[1:], [r[1:] for r in score_table.rows]))
     over_time = Table(("seed", "hour", "group", "mean_change"), trajectories)
 
-    tables, figures = out / "tables", out / "figures"
-    tables.mkdir(exist_ok=True)
-    figures.mkdir(exist_ok=True)
+    tables, figures = result_folders(out)
     score_table.to_csv(tables / "final_scores.csv")
     pooled.to_csv(tables / "summary.csv")
     over_time.to_csv(tables / "mean_change_over_time.csv")

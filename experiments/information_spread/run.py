@@ -25,7 +25,7 @@ from oasis_des.analysis.propagation import METRICS
 from oasis_des.analysis.svg import Line, line_chart
 from oasis_des.engine.config import load_config
 from oasis_des.sweep import build_grid
-from oasis_des.sweep.experiment import experiment_args, run_all
+from oasis_des.sweep.experiment import experiment_args, result_folders, run_all
 
 HERE = Path(__file__).resolve().parent
 REAL = HERE / "False_Business_0.real_propagation.json"
@@ -60,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                          "real_final"), errors)
     summary = _summary(error_table)
 
-    tables, figures = out / "tables", out / "figures"
-    tables.mkdir(parents=True, exist_ok=True)
-    figures.mkdir(parents=True, exist_ok=True)
+    tables, figures = result_folders(out)
     minute_table.to_csv(tables / "per_minute.csv")
     error_table.to_csv(tables / "nrmse_per_seed.csv")
     summary.to_csv(tables / "nrmse.csv")

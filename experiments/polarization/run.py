@@ -37,7 +37,7 @@ from oasis_des.engine.config import Config, ConfigError, load_config
 from oasis_des.engine.simulation import Simulation
 from oasis_des.policies.profiles import find_profile
 from oasis_des.sweep import Axis, RunSpec, build_grid
-from oasis_des.sweep.experiment import experiment_args, synthetic_personas
+from oasis_des.sweep.experiment import experiment_args, result_folders, synthetic_personas
 from oasis_des.sweep.runner import SweepProgress
 
 HERE = Path(__file__).resolve().parent
@@ -90,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                                         "actions", "wall_seconds", "digest", "db"))
     summary = _summary(results, recommenders)
 
-    tables, figures = out / "tables", out / "figures"
-    tables.mkdir(exist_ok=True)
-    figures.mkdir(exist_ok=True)
+    tables, figures = result_folders(out)
     latent.to_csv(tables / "latent_over_time.csv")
     written.to_csv(tables / "written_over_time.csv")
     exposure.to_csv(tables / "exposure_over_time.csv")

@@ -24,6 +24,7 @@ from typing import Any
 from oasis_des.analysis import Table
 from oasis_des.analysis.svg import Line, line_chart
 from oasis_des.engine.config import load_config
+from oasis_des.sweep.experiment import result_folders
 
 HERE = Path(__file__).resolve().parent
 SIZES = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
@@ -67,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
               f"per simulated hour, peak {row['peak_rss_mib']:,.0f} MiB", flush=True)
     table = Table(COLUMNS, rows)
 
-    tables, figures = out / "tables", out / "figures"
-    tables.mkdir(exist_ok=True)
-    figures.mkdir(exist_ok=True)
+    tables, figures = result_folders(out)
     table.to_csv(tables / "scale.csv")
     (figures / "wall_time.svg").write_text(_figure(
         table, ("generate_s", "setup_s", "run_s_per_sim_hour"),

@@ -45,6 +45,14 @@ def synthetic_personas(config: Config, path: Path, agents: int, **params: Any) -
     return config.override(population={"personas": str(path.resolve())})
 
 
+def result_folders(out: Path) -> tuple[Path, Path]:
+    """`out/tables` and `out/figures`, created."""
+    tables, figures = out / "tables", out / "figures"
+    tables.mkdir(parents=True, exist_ok=True)
+    figures.mkdir(parents=True, exist_ok=True)
+    return tables, figures
+
+
 def run_all(specs: Sequence[RunSpec]) -> Table | None:
     """Run the grid on every core with a progress bar; None (and the first error on
     stderr) if any run failed."""
