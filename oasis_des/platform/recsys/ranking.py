@@ -16,8 +16,9 @@ each chunk of posts is then scored for all of them in one matrix product.
 
 Windows larger than EXACT_ROWS are scanned with the coarse (folded, 64-column) vectors,
 since memory bandwidth is what a scan costs, and the best k + RESCORE candidates (by
-coarse score, among the posts scanned until the coarse top k was settled) are re-ranked
-with the full vectors. A user's scan reads the same chunks alone or with others.
+coarse score, ties to newer posts, among the posts scanned until the coarse top k was
+settled) are re-ranked with the full vectors. A user's scan keeps the same posts alone or
+with others, in chunks or settled at once from the whole window's scores.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class WindowRanker:
         self._order_key: tuple[object, int, int] | None = None
         self._sorted = np.zeros(0, dtype=np.int64)
         self._position = np.zeros(0, dtype=np.int64)  # scratch for _threshold_scan, all -1
+        self._rank_key: tuple[object, int, int] | None = None
+        self._rank = np.zeros(0, dtype=np.int64)
 
     def _window_weights(self, now_tick: float, lo: int, last: int) -> np.ndarray:
         """recency x popularity of posts lo..last (extended as posts arrive)."""
@@ -117,6 +120,15 @@ class WindowRanker:
             self._order_key, self._sorted = key, np.argpartition(-weights, _chunk_starts(n))
         return self._sorted
 
+    def _ranks(self) -> np.ndarray:
+        """Each window row's place in the scan order (of the last `_order`)."""
+        if self._rank_key != self._order_key:
+            n = len(self._sorted)
+            self._rank = np.empty(n, dtype=np.int64)
+            self._rank[self._sorted] = np.arange(n)
+            self._rank_key = self._order_key
+        return self._rank
+
     def top(
         self, query: np.ndarray, k: int, now: float, excluded: np.ndarray,
         coarse_query: np.ndarray | None = None,
@@ -147,16 +159,17 @@ class WindowRanker:
         queries = np.asarray(queries, dtype=np.float32)
         if len(self._position) < n:
             self._position = np.full(2 * n, -1, dtype=np.int64)
+        rank = self._ranks() if len(queries) <= GATHER_USERS else None
         if coarse is full or n <= EXACT_ROWS:
-            best = _threshold_scan(full, weights, order, queries, hidden, k, k, self._position)
+            best = _threshold_scan(full, weights, order, queries, hidden, k, k,
+                                   self._position, rank)
             return [(r + lo).tolist() for r in best.rows()]
         if coarse_queries is None:
             coarse_queries = fold(queries)
         candidates = _threshold_scan(coarse, weights, order,
                                      np.asarray(coarse_queries, dtype=np.float32), hidden,
-                                     k + RESCORE, k, self._position)
-        assert isinstance(candidates, _Candidates)
-        return [(r + lo).tolist() for r in _rerank(full, weights, queries, candidates.ids, k)]
+                                     k + RESCORE, k, self._position, rank)
+        return [(r + lo).tolist() for r in _rerank(full, weights, queries, candidates.ids(), k)]
 
 
 def _rerank(
@@ -253,19 +266,18 @@ def _scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 def _threshold_scan(
     vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
     hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray,
+    rank: np.ndarray | None = None,
 ) -> _Best:
-    """Per query, the rows of the `keep` best scores.
+    """Per query, the `keep` best rows by (score, row): ties go to newer rows.
 
     Rows are scored in `order` (decreasing weight), a chunk at a time for all queries
     still scanning; a query stops once its k-th best beats what the next row could
-    score. With keep == k (an exact ranking) ties go to newer rows: a score is packed
-    with its row into one sortable integer (positive float32 bits order like the floats).
-    With keep > k (candidates for re-ranking) the keep best are chosen on the scores
-    alone, which costs a third as much. `position` is scratch space of at least
-    len(order) entries, all -1 (and left so).
+    score. `position` is scratch space of at least len(order) entries, all -1 (and left
+    so). With `rank` (each row's place in `order`), queries that score the whole window
+    are settled at once (`_settle`).
     """
     b, n = len(queries), len(order)
-    best: _Best = _ExactBest(b, keep) if keep == k else _Candidates(b, keep)
+    best = _Best(b, keep)
     hidden_of = np.repeat(np.arange(b), [len(h) for h in hidden])
     hidden_rows = np.concatenate(hidden) if b else np.zeros(0, dtype=np.int64)
     active = np.arange(b)
@@ -279,6 +291,9 @@ def _threshold_scan(
         whole += SIM_FLOOR
         whole *= weights
         whole[hidden_of, hidden_rows] = -1.0
+        if rank is not None:
+            _settle(best, whole, weights, order, rank, starts[1:-1], k)
+            return best
     for start, end in zip(starts, starts[1:]):
         step = max(SUB_CHUNK, SCORE_BUDGET // len(active))
         for first in range(start, end, step):
@@ -309,59 +324,122 @@ def _threshold_scan(
     return best
 
 
+def _settle(
+    best: _Best, whole: np.ndarray, weights: np.ndarray, order: np.ndarray,
+    rank: np.ndarray, ends: list[int], k: int,
+) -> None:
+    """Fill `best` as the chunked scan would, for queries whose whole window is scored
+    (`whole`, hidden rows -1): each query's `keep` best rows, and the scan's stopping test
+    at each chunk end decided from them, since a row outside them scores no more than
+    the least of them. A query that would stop keeps the best of the rows read so far."""
+    for u in range(len(whole)):
+        rows, scores = _best_of(whole[u], np.arange(whole.shape[1]), best.keep)
+        for end in ends:
+            bound = (1.0 + SIM_FLOOR) * MARGIN * float(weights[order[end]])
+            inside = scores[rank[rows] < end]
+            # Fewer than k inside: one of the best is a later row, which scores below the
+            # bound (weights decrease along the scan), and so does the k-th best so far.
+            if len(inside) < k:
+                continue
+            if np.partition(inside, len(inside) - k)[len(inside) - k] > bound:
+                rows, scores = _best_of(whole[u, order[:end]], order[:end], best.keep)
+                break
+        best.keys[u, best.keep - len(rows) :] = np.sort(_pack(scores, rows))
+
+
+def _best_of(scores: np.ndarray, rows: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `keep` best of `rows` (their `scores`; < 0: hidden) by (score, row): a float
+    partition, then the ties at the cut-off resolved to the newer rows."""
+    if len(rows) > keep:
+        at = np.argpartition(scores, len(rows) - keep)[len(rows) - keep :]
+        cut = scores[at].min()
+        above = at[scores[at] > cut]
+        tied = np.sort(rows[scores == cut])[len(above) - keep :]
+        rows = np.concatenate([rows[above], tied])
+        scores = np.concatenate([scores[above], np.full(len(tied), cut, dtype=scores.dtype)])
+    shown = scores >= 0
+    return rows[shown], scores[shown]
+
+
 class _Best:
-    """The best `keep` (score, row) of each query so far."""
-
-    def add(self, active: np.ndarray, s: np.ndarray, rows: np.ndarray) -> None:
-        """Take in the scores `s` (one line per active query; < 0: hidden) of `rows`."""
-        raise NotImplementedError
-
-    def kth(self, active: np.ndarray, k: int) -> np.ndarray:
-        """The k-th best score of each active query (-1 while it has fewer than k)."""
-        raise NotImplementedError
-
-
-class _ExactBest(_Best):
-    """Packed (score, row) keys, ascending per query; 0 stands for no post."""
+    """The best `keep` (score, row) of each query so far, as packed keys (see `_pack`),
+    ascending per query; 0 stands for no post."""
 
     def __init__(self, b: int, keep: int) -> None:
         self.keep, self.keys = keep, np.zeros((b, keep), dtype=np.uint64)
 
     def add(self, active: np.ndarray, s: np.ndarray, rows: np.ndarray) -> None:
-        keys = _pack(s, rows[None, :])
-        keys[s < _score(self.keys[active, 0])[:, None]] = 0  # cannot enter (or hidden)
+        """Take in the scores `s` (one line per active query; < 0: hidden) of `rows`."""
+        floor = _score(self.keys[active, 0])  # a score below the worst kept cannot enter
+        few = _Entrants.of(s, floor, rows)
+        if few is None:
+            keys = _pack(s, rows[None, :])
+            keys[s < floor[:, None]] = 0  # cannot enter (or hidden)
+        elif not len(few.users):
+            return
+        else:
+            active, keys = active[few.users], _pack(few.scores, few.rows)
+            keys[few.rows < 0] = 0
         merged = np.concatenate([self.keys[active], keys], axis=1)
         top = np.partition(merged, merged.shape[1] - self.keep, axis=1)[:, -self.keep :]
         self.keys[active] = np.sort(top, axis=1)
 
     def kth(self, active: np.ndarray, k: int) -> np.ndarray:
+        """The k-th best score of each active query (-1 while it has fewer than k)."""
         keys = self.keys[active, self.keep - k]
         return np.where(keys == 0, np.float32(-1.0), _score(keys))
 
+    def ids(self) -> np.ndarray:
+        """The rows kept, one line per query (-1: none), in no particular order."""
+        return (self.keys & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1
+
     def rows(self) -> list[np.ndarray]:
-        return [(keys[keys > 0][::-1] & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1
-                for keys in self.keys]
+        """Each query's rows, best first."""
+        return [r[r >= 0][::-1] for r in self.ids()]
 
 
-class _Candidates(_Best):
-    """Scores and rows (`ids`), unordered per query; -1 stands for no post."""
+class _Entrants:
+    """The scores of a block that beat their query's worst kept score, packed left in one
+    short row per query that has any (padding: score -1, row -1).
 
-    def __init__(self, b: int, keep: int) -> None:
-        self.keep = keep
-        self.scores = np.full((b, keep), -1.0, dtype=np.float32)
-        self.ids = np.full((b, keep), -1, dtype=np.int64)
+    After the first posts, few of a block's rows can enter the best `keep` (they come in
+    decreasing weight), so merging just these costs a fraction of merging the block.
+    """
 
-    def add(self, active: np.ndarray, s: np.ndarray, rows: np.ndarray) -> None:
-        keep = self.keep
-        scores = np.concatenate([self.scores[active], s], axis=1)
-        at = np.argpartition(scores, scores.shape[1] - keep, axis=1)[:, -keep:]
-        kept = np.take_along_axis(self.ids[active], np.minimum(at, keep - 1), axis=1)
-        ids = np.where(at < keep, kept, rows[np.maximum(at - keep, 0)])
-        self.scores[active] = scores = np.take_along_axis(scores, at, axis=1)
-        self.ids[active] = np.where(scores >= 0, ids, -1)  # hidden or none
+    # Beyond this share of entrants the block is merged whole (no gain, more memory).
+    DENSE_SHARE = 0.125
 
-    def kth(self, active: np.ndarray, k: int) -> np.ndarray:
-        return np.partition(self.scores[active], self.keep - k, axis=1)[:, self.keep - k]
+    def __init__(self, users: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> None:
+        self.users, self.scores, self.rows = users, scores, rows
+
+    @classmethod
+    def of(cls, s: np.ndarray, floor: np.ndarray, rows: np.ndarray) -> _Entrants | None:
+        """Entrants of block `s` (one line per query, over `rows`): scores above `floor`
+        (per query; hidden posts score -1 and never enter); None when they are many."""
+        low = np.maximum(floor, 0.0)
+        if s.flags.c_contiguous:
+            enter = s >= low[:, None]
+        else:  # a (rows x queries) product seen transposed: scan it in its own layout
+            enter = s.T >= low
+        total = int(np.count_nonzero(enter))
+        if total > cls.DENSE_SHARE * s.size:
+            return None
+        if s.flags.c_contiguous:
+            who, col = np.divmod(np.flatnonzero(enter), s.shape[1])
+        else:
+            col, who = np.divmod(np.flatnonzero(enter), s.shape[0])
+            by_query = np.argsort(who, kind="stable")
+            who, col = who[by_query], col[by_query]
+        count = np.bincount(who, minlength=len(s))
+        users = np.flatnonzero(count)
+        width = int(count.max()) if total else 0
+        line = np.cumsum(count > 0)[who] - 1
+        slot = np.arange(total) - (np.cumsum(count) - count)[who]
+        scores = np.full((len(users), width), -1.0, dtype=np.float32)
+        ids = np.full((len(users), width), -1, dtype=np.int64)
+        scores[line, slot] = s[who, col]
+        ids[line, slot] = rows[col]
+        return cls(users, scores, ids)
 
 
 def _pack(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
