@@ -5,9 +5,11 @@ CREATE TABLE IF NOT EXISTS run_meta (
     value TEXT
 );
 -- Every failed action attempt, so nothing an agent tried is lost; never counted in trace.
+-- user_id has no type: an id that is not an agent's is kept as sent (text), where a
+-- numeric column would turn '007' into 7 and 2**70 into a float.
 CREATE TABLE IF NOT EXISTS failed_action (
     failure_id INTEGER PRIMARY KEY,
-    user_id INTEGER,
+    user_id,
     created_at DATETIME,
     sim_time REAL,
     action TEXT,

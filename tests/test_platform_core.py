@@ -696,3 +696,13 @@ def test_text_with_lone_surrogates_does_not_crash(platform, action, args, name):
     if result["success"] is False and "error" in result:
         assert name in result["error"]
         assert dump(platform) == before
+
+
+@pytest.mark.parametrize("agent_id", [2**70, -(2**64), "007", "12.50", 3.0])
+def test_failed_action_keeps_any_agent_id_as_given(platform, agent_id):
+    """Ids that are not agent ids are kept as sent: a numeric column would turn the text
+    '007' into 7 and 2**70 into a float."""
+    platform.execute(agent_id, "create_post", content="a")
+    (stored,) = platform.connection.execute(
+        "SELECT user_id FROM failed_action ORDER BY failure_id DESC LIMIT 1").fetchone()
+    assert stored == (agent_id if isinstance(agent_id, str) else repr(agent_id))
