@@ -706,3 +706,39 @@ def test_failed_action_keeps_any_agent_id_as_given(platform, agent_id):
     (stored,) = platform.connection.execute(
         "SELECT user_id FROM failed_action ORDER BY failure_id DESC LIMIT 1").fetchone()
     assert stored == (agent_id if isinstance(agent_id, str) else repr(agent_id))
+
+
+def test_batch_rollback_keeps_what_memory_knew_before_it():
+    """A batch that raises rolls the recommenders' memory back with the tables: a nested
+    one to where it started (the enclosing batch's engagement and cached feeds stay), a
+    top-level one to before it (a reset would forget the engagement of earlier batches)."""
+    p = make_platform("twitter", recommender="embedding", feed_cache_minutes=60.0)
+    for uid in range(3):
+        p.execute(uid, "create_post", content=f"cats and coffee {uid}")
+    p.execute(1, "like_post", post_id=1)
+    p.execute(2, "refresh")
+
+    def memory() -> tuple:
+        state = p.state()
+        index = state.pop("feed_index")
+        return repr(state), repr(index)
+
+    with p.batch():
+        p.execute(2, "like_post", post_id=2)
+        p.execute(0, "refresh")
+        inner = memory()
+        with pytest.raises(Abort):
+            with p.batch():
+                p.execute(0, "like_post", post_id=3)
+                p.execute(1, "refresh")
+                p.execute(2, "create_post", content="dogs")
+                raise Abort
+        assert memory() == inner
+    outer = memory()
+    with pytest.raises(Abort):
+        with p.batch():
+            p.execute(1, "like_post", post_id=2)
+            p.execute(0, "refresh")
+            raise Abort
+    assert memory() == outer
+    p.close()

@@ -295,14 +295,17 @@ class Platform(
         """Run many actions in one transaction (committed at the end, as the engine does).
 
         If the block raises, the whole batch is rolled back and the graph rebuilt from the
-        tables, so the graph still equals `follow`. A batch inside a batch is a savepoint:
-        it rolls back alone.
+        tables, so the graph still equals `follow`; what memory alone knows (refresh counts,
+        engagement, cached feeds) goes back to where the batch started. A batch inside a
+        batch is a savepoint: it rolls back alone.
         """
+        before = self.state()
         try:
             with self.store.atomic():
                 yield
         except BaseException:
             self._abort_mirrors()
+            self.restore(before)
             raise
 
     # -- views ------------------------------------------------------------------------
