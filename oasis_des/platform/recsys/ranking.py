@@ -252,15 +252,20 @@ def _chunk_starts(n: int) -> list[int]:
 
 
 def _scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    """queries @ vectors.T, a block of rows at a time (see BLOCK); one query takes the
-    matrix-vector product, about a third faster than a one-column matrix product."""
-    out = np.empty((len(vectors), len(queries)), dtype=np.float32)
+    """queries @ vectors.T (one line per query). A few queries (scoring a whole window)
+    take it a block of rows at a time (see BLOCK), one query as matrix-vector products,
+    about a third faster than a one-column matrix product; many queries (a gathered block,
+    bounded by SCORE_BUDGET) take one product, which measured a third cheaper than
+    blocks of rows and gives each query's scores in one contiguous line."""
+    out = np.empty((len(queries), len(vectors)), dtype=np.float32)
+    if len(queries) > GATHER_USERS:
+        return np.matmul(queries, vectors.T, out=out)
     for j in range(0, len(vectors), BLOCK):
         if len(queries) == 1:
-            np.dot(vectors[j : j + BLOCK], queries[0], out=out[j : j + BLOCK, 0])
+            np.dot(vectors[j : j + BLOCK], queries[0], out=out[0, j : j + BLOCK])
         else:
-            np.matmul(vectors[j : j + BLOCK], queries.T, out=out[j : j + BLOCK])
-    return out.T
+            out[:, j : j + BLOCK] = (vectors[j : j + BLOCK] @ queries.T).T
+    return out
 
 
 def _threshold_scan(
@@ -416,20 +421,11 @@ class _Entrants:
     def of(cls, s: np.ndarray, floor: np.ndarray, rows: np.ndarray) -> _Entrants | None:
         """Entrants of block `s` (one line per query, over `rows`): scores above `floor`
         (per query; hidden posts score -1 and never enter); None when they are many."""
-        low = np.maximum(floor, 0.0)
-        if s.flags.c_contiguous:
-            enter = s >= low[:, None]
-        else:  # a (rows x queries) product seen transposed: scan it in its own layout
-            enter = s.T >= low
+        enter = s >= np.maximum(floor, 0.0)[:, None]
         total = int(np.count_nonzero(enter))
         if total > cls.DENSE_SHARE * s.size:
             return None
-        if s.flags.c_contiguous:
-            who, col = np.divmod(np.flatnonzero(enter), s.shape[1])
-        else:
-            col, who = np.divmod(np.flatnonzero(enter), s.shape[0])
-            by_query = np.argsort(who, kind="stable")
-            who, col = who[by_query], col[by_query]
+        who, col = np.divmod(np.flatnonzero(enter), s.shape[1])
         count = np.bincount(who, minlength=len(s))
         users = np.flatnonzero(count)
         width = int(count.max()) if total else 0
