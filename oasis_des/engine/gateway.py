@@ -356,11 +356,13 @@ class _Turn:
         self.held = True
         self.gateway._flying(1)
 
-    def give(self) -> None:
-        if self.held:
-            self.held = False
-            self.gateway._flying(-1)
-            self.slots.release()
+    def give(self) -> bool:
+        """Free the slot if held; whether a waiting call got it."""
+        if not self.held:
+            return False
+        self.held = False
+        self.gateway._flying(-1)
+        return self.slots.release()
 
     @contextlib.asynccontextmanager
     async def holding(self) -> AsyncIterator[None]:
@@ -370,8 +372,8 @@ class _Turn:
         try:
             yield
         finally:
-            if taken:
-                self.give()
+            if taken and self.give():
+                await asyncio.sleep(0)  # the call that got the slot is sent first
 
     @contextlib.asynccontextmanager
     async def released(self) -> AsyncIterator[None]:
@@ -449,11 +451,12 @@ class _Slots:
                 self.release()  # handed the slot just as it was cancelled: pass it on
             raise
 
-    def release(self) -> None:
-        """Hand the slot to the first waiter still waiting, else free it."""
+    def release(self) -> bool:
+        """Hand the slot to the first waiter still waiting (True), else free it."""
         while self._waiting:
             _, turn = heapq.heappop(self._waiting)
             if not turn.done():
                 turn.set_result(None)
-                return
+                return True
         self.free += 1
+        return False
