@@ -56,8 +56,7 @@ def measure(kind: str, agents: int, duration: str, url: str, tmp: Path) -> dict[
     assert result.llm is not None
     return {"decisions": calls, "prompt_tokens_per_decision": mean,
             "second_half_decisions": late_calls, "second_half_prompt_tokens_per_decision": late,
-            "tools_tokens": sim.policy.request_tokens if hasattr(sim.policy, "request_tokens")
-            else None}
+            "tools_tokens": getattr(sim.policy, "request_tokens", None)}
 
 
 def main() -> None:
