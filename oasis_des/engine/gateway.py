@@ -8,7 +8,8 @@ moment before simulated time reaches its resolution. The gateway uses that freed
   simulation goes on. The run loop waits only when the next event is the resolution of a
   request still undecided (the horizon), and then only for the requests due at that time;
   the rest keep running. Calls queue for a policy's concurrency by earliest resolution
-  first, since those are the ones the simulation will wait for.
+  first, since those are the ones the simulation will wait for. A policy may hold its slot
+  only while its request is in flight (`in_flight()`), and prepare and read outside it.
 - Batch policies (vectorised offline models) decide every request queued for them at once,
   when the horizon is reached, as one batch.
 

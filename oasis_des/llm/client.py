@@ -148,8 +148,8 @@ class ChatClient:
         try:
             # The client's generic `post` sends the request as it is and returns the body's
             # bytes: `chat.completions.create` would check and transform every typed
-            # parameter (tools, messages) and build a response model, a third of the
-            # client's CPU per call, for a request we built and a body we parse ourselves.
+            # parameter (tools, messages) and wrap the response, 0.2-0.3 ms of the client's
+            # 1.5 ms of CPU per call, for a request we built and a body we parse ourselves.
             content = await self._client(endpoint).post(
                 "/chat/completions", cast_to=bytes, body=request
             )
