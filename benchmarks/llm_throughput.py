@@ -13,6 +13,8 @@ request's messages and tools (a real tokenizer gives similar counts for English 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +31,9 @@ from oasis_des.agents.synthetic import generate_population
 from oasis_des.engine.config import Config
 from oasis_des.engine.gateway import Gateway
 from oasis_des.engine.simulation import RunResult, Simulation
+from oasis_des.llm.client import ChatClient
+from oasis_des.llm.profile import DEFAULT_ACTIONS, LLMProfile
+from oasis_des.llm.tools import ToolSet
 
 SERVER = Path(__file__).resolve().parents[1] / "tests" / "llm_server.py"
 
@@ -48,18 +53,19 @@ def server(latency: float, fail_every: int = 0) -> Iterator[str]:
 
 @contextmanager
 def timed_deciding() -> Iterator[list[float]]:
-    """Wall seconds spent in the gateway (where decisions are made: the prompt, the cache
-    lookup, parsing the answer) while the block runs, in a one-item list."""
-    spent = [0.0]
+    """Wall and CPU seconds spent in the gateway (where decisions are made: the prompt, the
+    cache lookup, parsing the answer) while the block runs, as a two-item list."""
+    spent = [0.0, 0.0]
     originals = {name: getattr(Gateway, name) for name in ("submit", "flush", "drain")}
 
     def timed(method: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any) -> Any:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 return method(*args)
             finally:
                 spent[0] += time.perf_counter() - t0
+                spent[1] += time.thread_time() - c0
         return run
 
     for name, method in originals.items():
@@ -69,6 +75,36 @@ def timed_deciding() -> Iterator[list[float]]:
     finally:
         for name, method in originals.items():
             setattr(Gateway, name, method)
+
+
+def transport_ceiling(url: str, latency: float, concurrency: int, calls: int) -> float:
+    """The share of the concurrency a client that does nothing else gets from the server on
+    this machine now: `calls` requests of a decision's size through the policy's client, at
+    most `concurrency` at once (the server's own work and the transport are the rest)."""
+    profile = LLMProfile(path=Path("bench.toml"), name="bench", model="bench",
+                         base_urls=(url,), concurrency=concurrency, timeout_s=30.0)
+    tools = ToolSet(DEFAULT_ACTIONS["twitter"], tool_calling=True, max_chars=4000).schemas
+    user = "Your feed:\n" + "\n".join(f"post {i} by user {i}: " + "text " * 40 for i in range(5))
+    request = {"model": "bench", "max_tokens": 256, "tools": tools,
+               "messages": [{"role": "system", "content": "persona " * 60},
+                            {"role": "user", "content": user}]}
+
+    async def measure() -> float:
+        client = ChatClient(profile)
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with slots:
+                await client.complete(request)
+
+        await asyncio.gather(*(one() for _ in range(concurrency)))  # open the connections
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(calls)))
+        wall = time.perf_counter() - t0
+        await client.aclose()
+        return calls * latency / concurrency / wall
+
+    return asyncio.run(measure())
 
 
 def calls_per_tick(db: str, config: Config) -> list[int]:
@@ -105,6 +141,12 @@ def main() -> None:
     print_machine(info)
     rows, results = [], {}
     with tempfile.TemporaryDirectory() as tmp, server(args.latency, args.fail_every) as url:
+        ceiling = None  # (with injected faults the retries' backoff would dominate it)
+        if not args.fail_every:
+            ceiling = transport_ceiling(url, args.latency, args.concurrency,
+                                        30 * args.concurrency)
+            print(f"transport ceiling (a client doing nothing else): {ceiling:.0%} of the "
+                  "concurrency")
         profile = Path(tmp) / "bench.toml"
         profile.write_text(
             f'kind = "openai"\nmodel = "bench"\nbase_urls = ["{url}"]\n'
@@ -141,14 +183,17 @@ def main() -> None:
                         llm={"cache_mode": "replay"},
                         output={"path": str(Path(tmp) / f"{mode}-r{i}.db")}), args.rate)
                 assert replayed.digest == recorded.digest
-                replays.append((replayed.wall_seconds, decide_time[0]))
-            replay_wall, decide_wall = min(w for w, _ in replays), min(d for _, d in replays)
+                replays.append((replayed.wall_seconds, list(decide_time)))
+            replay_wall = min(w for w, _ in replays)
+            decide_wall = min(d[0] for _, d in replays)
+            decide_cpu = min(d[1] for _, d in replays)
             entry = {
                 "decisions": decisions,
                 "mean_batch": recorded.gateway.mean_batch,
                 "wall_s": recorded.wall_seconds,
                 "ideal_s": ideal,
                 "concurrency_used": ideal / recorded.wall_seconds,
+                "transport_ceiling": ceiling,
                 "retried_attempts": attempts - decisions,
                 "concurrency_used_counting_retries": ideal * attempts / decisions
                 / recorded.wall_seconds,
@@ -161,7 +206,8 @@ def main() -> None:
                 "replay_wall_s": replay_wall,
                 "replay_run_decisions_per_s": decisions / replay_wall,
                 "replay_decide_decisions_per_s": decisions / decide_wall,
-                "replay_decide_decisions_per_s_each": [decisions / d for _, d in replays],
+                "replay_decide_decisions_per_s_each": [decisions / d[0] for _, d in replays],
+                "replay_decide_cpu_decisions_per_s": decisions / decide_cpu,
                 "cpu_contention": contention.stalled(),
             }
             results[mode] = entry
@@ -170,15 +216,20 @@ def main() -> None:
                          f"{entry['concurrency_used_of_tick_bound']:.0%}",
                          entry["peak_in_flight"], entry["prompt_tokens_per_decision"],
                          entry["replay_run_decisions_per_s"],
-                         entry["replay_decide_decisions_per_s"]])
+                         entry["replay_decide_decisions_per_s"],
+                         entry["replay_decide_cpu_decisions_per_s"],
+                         f"{entry['cpu_contention']:.0%}" if entry["cpu_contention"] is not None
+                         else "-"])
     print(table(["mode", "decisions", "batch", "wall s", "ideal s", "used", "of tick bound",
-                 "peak", "prompt tok", "replay run/s", "replay decide/s"], rows, "lrrrrrrrrrr"))
+                 "peak", "prompt tok", "replay run/s", "replay decide/s", "(CPU)",
+                 "contention"], rows, "lrrrrrrrrrrrr"))
     suffix = (f"_{args.platform}" if args.platform != "twitter" else "") + \
         (f"_faults{args.fail_every}" if args.fail_every else "") + \
-        (f"_latency{args.latency:g}" if args.latency != 0.1 else "")
+        (f"_latency{args.latency:g}" if args.latency != 0.1 else "") + \
+        (f"_openblas{blas}" if (blas := os.environ.get("OPENBLAS_NUM_THREADS")) else "")
     path = write_results(f"llm_throughput_{args.agents}{suffix}", {
         "machine": info,
-        "params": vars(args),
+        "params": {**vars(args), "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")},
         "results": results,
     })
     print(f"results: {path}")

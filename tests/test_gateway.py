@@ -9,7 +9,7 @@ from typing import Sequence
 
 import pytest
 
-from oasis_des.engine.gateway import Decided, Gateway, Request, slot_released
+from oasis_des.engine.gateway import Decided, Gateway, Request, in_flight, slot_released
 from oasis_des.policies.base import Decision, Observation
 
 
@@ -194,5 +194,46 @@ def test_a_call_waiting_to_retry_lends_its_slot() -> None:
     g.flush()
     g.flush()
     assert policy.events == [("start", 0), ("start", 1), ("end", 1), ("end", 0)]
+    assert g.stats.max_in_flight == 1 and not g.pending
+    g.close()
+
+
+class SlotInFlight:
+    """Prepares and reads outside its slot (as the LLM policy does); one call in flight."""
+
+    concurrency = 1
+    slot_in_flight = True
+
+    def __init__(self, calls: int) -> None:
+        self.events: list[tuple[str, int]] = []
+        self.calls = calls
+        self.all_prepared = asyncio.Event()
+
+    async def decide(self, observation: Observation) -> Decision:
+        agent = observation.agent_id
+        self.events.append(("prepare", agent))
+        if sum(e[0] == "prepare" for e in self.events) == self.calls:
+            self.all_prepared.set()
+        async with in_flight():
+            self.events.append(("send", agent))
+            await self.all_prepared.wait()  # the server answers once every call is prepared
+            self.events.append(("answer", agent))
+        self.events.append(("read", agent))
+        return Decision(action="do_nothing")
+
+
+def test_a_policy_holding_its_slot_in_flight_prepares_while_others_are_on_the_wire() -> None:
+    policy = SlotInFlight(calls=3)
+    g = Gateway(policy)
+    for a in range(3):
+        g.submit(obs(a), 1.0 + a)
+    g.drain()
+    # Every call is prepared before the first answer; only one is ever on the wire, and
+    # the next one is sent as soon as an answer is in, before that answer is read.
+    assert policy.events[:4] == [("prepare", 0), ("send", 0), ("prepare", 1), ("prepare", 2)]
+    wire = [e for e in policy.events if e[0] in ("send", "answer")]
+    assert wire == [("send", 0), ("answer", 0), ("send", 1), ("answer", 1), ("send", 2),
+                    ("answer", 2)]
+    assert policy.events.index(("send", 1)) < policy.events.index(("read", 0))
     assert g.stats.max_in_flight == 1 and not g.pending
     g.close()

@@ -45,10 +45,11 @@ def test_schemas_are_the_allowed_actions_with_spec_types_and_required_args() -> 
         for a in spec.args:
             assert props[a.name]["type"] == {int: "integer", str: "string"}[a.type]
         assert fn["parameters"].get("required", []) == [a.name for a in spec.args if a.required]
-    # Descriptions that repeat the names are left out, arguments are described by their
-    # names alone: tools are most of a prompt.
+    # Descriptions that repeat the names, or say them in other words, are left out,
+    # arguments are described by their names alone: tools are most of a prompt.
     assert [n for n, fn in schemas.items() if "description" not in fn] == \
-        ["like_post", "create_comment", "like_comment"]
+        ["create_post", "like_post", "follow", "unfollow", "create_comment", "like_comment",
+         "do_nothing"]
     assert all("description" not in arg for fn in schemas.values()
                for arg in fn["parameters"]["properties"].values())
 

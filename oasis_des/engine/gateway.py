@@ -8,7 +8,8 @@ moment before simulated time reaches its resolution. The gateway uses that freed
   simulation goes on. The run loop waits only when the next event is the resolution of a
   request still undecided (the horizon), and then only for the requests due at that time;
   the rest keep running. Calls queue for a policy's concurrency by earliest resolution
-  first, since those are the ones the simulation will wait for.
+  first, since those are the ones the simulation will wait for. A policy may hold its slot
+  only while its request is in flight (`in_flight()`), and prepare and read outside it.
 - Batch policies (vectorised offline models) decide every request queued for them at once,
   when the horizon is reached, as one batch.
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import functools
 import heapq
 import importlib
 from dataclasses import asdict, dataclass, field, fields
@@ -304,34 +304,24 @@ class Gateway:
         if slots is None:
             limit = getattr(policy, "concurrency", None) or self.max_concurrency
             slots = self._slots[id(policy)] = _Slots(limit)
-        priority = (request.resolve_at, request.seq)
-        await self._take(slots, priority)
-        holding = _HOLDING.set(functools.partial(self._paused, slots, priority))
+        turn = _Turn(self, slots, (request.resolve_at, request.seq))
+        current = _TURN.set(turn)
         try:
+            if not getattr(policy, "slot_in_flight", False):
+                await turn.take()  # the whole call holds the slot
             decision = await _guarded_async(policy.decide(obs))  # type: ignore[union-attr]
         finally:
-            _HOLDING.reset(holding)
-            self._running -= 1
-            slots.release()
+            _TURN.reset(current)
+            turn.give()
         request.decision = decision
         del self._undecided[request.seq]
         if self._last.get(obs.agent_id) is request:
             del self._last[obs.agent_id]
         self._settled += 1
 
-    async def _take(self, slots: _Slots, priority: tuple[float, int]) -> None:
-        await slots.acquire(priority)
-        self._running += 1
+    def _flying(self, change: int) -> None:
+        self._running += change
         self.stats.max_in_flight = max(self.stats.max_in_flight, self._running)
-
-    @contextlib.asynccontextmanager
-    async def _paused(self, slots: _Slots, priority: tuple[float, int]) -> AsyncIterator[None]:
-        self._running -= 1
-        slots.release()
-        try:
-            yield
-        finally:
-            await self._take(slots, priority)
 
     def _cancel(self) -> None:
         """Stop every call in flight (the run failed or ends)."""
@@ -352,16 +342,70 @@ class Gateway:
             self._loop = None
 
 
-# The slot of the call a task is deciding, as a context manager that gives it back meanwhile.
-_HOLDING: contextvars.ContextVar[Callable[[], contextlib.AbstractAsyncContextManager[None]] | None] \
-    = contextvars.ContextVar("holding", default=None)
+class _Turn:
+    """One decision's claim on its policy's concurrency: a slot, held while a call is in
+    flight."""
+
+    def __init__(self, gateway: Gateway, slots: _Slots, priority: tuple[float, int]) -> None:
+        self.gateway = gateway
+        self.slots = slots
+        self.priority = priority
+        self.held = False
+
+    async def take(self) -> None:
+        await self.slots.acquire(self.priority)
+        self.held = True
+        self.gateway._flying(1)
+
+    def give(self) -> bool:
+        """Free the slot if held; whether a waiting call got it."""
+        if not self.held:
+            return False
+        self.held = False
+        self.gateway._flying(-1)
+        return self.slots.release()
+
+    @contextlib.asynccontextmanager
+    async def holding(self) -> AsyncIterator[None]:
+        taken = not self.held
+        if taken:
+            await self.take()
+        try:
+            yield
+        finally:
+            if taken and self.give():
+                await asyncio.sleep(0)  # the call that got the slot is sent first
+
+    @contextlib.asynccontextmanager
+    async def released(self) -> AsyncIterator[None]:
+        self.give()
+        try:
+            yield
+        finally:
+            await self.take()
+
+
+# The turn of the decision a task is making.
+_TURN: contextvars.ContextVar[_Turn | None] = contextvars.ContextVar("turn", default=None)
+
+
+def in_flight() -> contextlib.AbstractAsyncContextManager[None]:
+    """Hold the deciding call's concurrency slot for the block: the wait for a server.
+
+    A policy with `slot_in_flight = True` takes its slot only here, so it builds its
+    request before (while other calls hold the slots) and reads the answer after (the slot
+    is already another call's). Other policies hold a slot for the whole decision. Outside
+    the gateway, a no-op.
+    """
+    turn = _TURN.get()
+    return turn.holding() if turn is not None else contextlib.nullcontext()
 
 
 def slot_released() -> contextlib.AbstractAsyncContextManager[None]:
     """Give the call's concurrency slot to another call while waiting (a retry's backoff):
-    a call that sleeps is not in flight. Outside the gateway, a no-op."""
-    paused = _HOLDING.get()
-    return paused() if paused is not None else contextlib.nullcontext()
+    a call that sleeps is not in flight. Outside the gateway or a held slot, a no-op."""
+    turn = _TURN.get()
+    return turn.released() if turn is not None and turn.held else contextlib.nullcontext()
 
 
 def _guarded(decide: Callable[[Observation], Decision | None], obs: Observation) -> Decision | None:
@@ -408,11 +452,12 @@ class _Slots:
                 self.release()  # handed the slot just as it was cancelled: pass it on
             raise
 
-    def release(self) -> None:
-        """Hand the slot to the first waiter still waiting, else free it."""
+    def release(self) -> bool:
+        """Hand the slot to the first waiter still waiting (True), else free it."""
         while self._waiting:
             _, turn = heapq.heappop(self._waiting)
             if not turn.done():
                 turn.set_result(None)
-                return
+                return True
         self.free += 1
+        return False

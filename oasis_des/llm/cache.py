@@ -14,6 +14,7 @@ failures are called again).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -70,11 +71,18 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+@functools.lru_cache(maxsize=16)
+def _hashed(static: str) -> Any:
+    """The hash state after `static`: the same for every call of a policy (the tools are most
+    of it), so a key hashes only what changes."""
+    return hashlib.sha256(static.encode("utf-8", "surrogatepass"))
+
+
 def request_key(static: str, agent: int, call: int, messages: list[dict[str, str]]) -> str:
     """Key of a request: `static` is `canonical()` of everything but the messages (it holds
     the purpose); `call` is the agent's activation or interview number. Messages are hashed
     as length-prefixed role and content (unambiguous, and cheaper than JSON)."""
-    h = hashlib.sha256(static.encode("utf-8", "surrogatepass"))
+    h = _hashed(static).copy()
     h.update(f"|{agent}|{call}|".encode())
     for m in messages:
         content = m["content"].encode("utf-8", "surrogatepass")

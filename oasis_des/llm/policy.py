@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oasis_des.agents.population import Population
+from oasis_des.engine.gateway import in_flight
 from oasis_des.llm.cache import Stored, canonical, request_key
 from oasis_des.llm.client import CallOutcome, ChatClient
 from oasis_des.llm.context import social_context
@@ -80,9 +81,9 @@ class LLMPolicy:
         self.memory = AgentMemory(profile.prompt.memory_activations, profile.prompt.memory_tokens)
         self.client = ChatClient(profile)
         if session.cache is None or session.cache.mode != "replay":
-            # Load the client library now rather than in the run's first call (it takes
-            # about half a second); a replay never calls a server and does without it.
-            import openai  # noqa: F401
+            # Load the client library and make the clients now rather than in the run's
+            # first calls (half a second); a replay never calls a server and does without.
+            self.client.open()
         sampling: dict[str, Any] = {"model": profile.model, "max_tokens": profile.max_tokens}
         if profile.temperature is not None:
             sampling["temperature"] = profile.temperature
@@ -97,11 +98,17 @@ class LLMPolicy:
                                    tokens=0)
 
     # -- AsyncPolicy ------------------------------------------------------------------
+    # The gateway's concurrency slot is held only while a request is on the wire: prompts
+    # are built while calls ahead hold the slots, answers read once the slot is passed on.
+    slot_in_flight = True
+
     async def decide(self, observation: Observation) -> Decision:
         call = self._prepare(observation)
         if call.stored is not None:
             return self._conclude(call, call.stored.body, call.stored.fault(), None)
-        outcome = await self.client.complete({**call.request.params, "messages": call.messages})
+        request = {**call.request.params, "messages": call.messages}
+        async with in_flight():
+            outcome = await self.client.complete(request)
         cache = self.session.cache
         if cache is not None and call.key is not None:
             cache.put(call.key, self.profile.model, Stored.of(outcome.body, outcome.fault))

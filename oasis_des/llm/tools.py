@@ -20,6 +20,11 @@ from oasis_des.policies.base import Decision
 
 _JSON_TYPES = {int: "integer", str: "string"}
 _FILLER = frozenset({"a", "an", "the", "on", "of", "to"})  # words a name need not repeat
+# Actions whose name and arguments say what their description says in other words
+# ("Publish a new post." for create_post(content), "Stop following a user." for
+# unfollow(followee_id)): about 9 tokens each in every request.
+_SELF_EXPLAINED = frozenset({"create_post", "unlike_post", "undo_dislike_post", "unlike_comment",
+                             "undo_dislike_comment", "follow", "unfollow", "do_nothing"})
 _NAME_KEYS = ("action", "name", "tool", "function")
 _ARG_KEYS = ("args", "arguments", "parameters")
 
@@ -30,7 +35,8 @@ def tool_schema(spec: ActionSpec) -> dict[str, Any]:
     Tools are sent with every request (they are most of a prompt), so they are kept terse:
     arguments are described by their names (`post_id`, `content`, `quote_content`, ...)
     and the action's description, not by descriptions of their own; and a description that
-    only repeats the names ("Like a post." for `like_post(post_id)`) is left out.
+    only repeats the names ("Like a post." for `like_post(post_id)`), or says them in other
+    words (`_SELF_EXPLAINED`), is left out.
     """
     properties = {a.name: {"type": _JSON_TYPES[a.type]} for a in spec.args}
     names = {w for n in (spec.action.value, *properties) for w in n.split("_")}
@@ -40,7 +46,7 @@ def tool_schema(spec: ActionSpec) -> dict[str, Any]:
     if required:
         parameters["required"] = required
     function: dict[str, Any] = {"name": spec.action.value}
-    if not words <= names:
+    if not words <= names and spec.action.value not in _SELF_EXPLAINED:
         function["description"] = spec.description
     function["parameters"] = parameters
     return {"type": "function", "function": function}
