@@ -249,3 +249,24 @@ def test_activation_groups_apply_over_a_uniform_rate(model: str) -> None:
 def test_activation_group_errors_name_the_key(group: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         config(activation={"groups": [group]})
+
+
+@pytest.mark.parametrize("limit", [1, 0])
+def test_runs_limit_blas_threads_while_they_advance(limit):
+    """`engine.blas_threads` bounds BLAS threads during `run` (0 leaves the library's
+    default) and gives the process its setting back afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    seen: list[list[int]] = []
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = blas()
+        sim = Simulation(config(population={"agents": 20}, time={"duration": 30.0,
+                                "commit_every": 6.0}, engine={"blas_threads": limit}))
+        sim.run(progress=lambda p: seen.append(blas()))
+        sim.close()
+        assert blas() == outside
+    assert seen and outside
+    assert all(s == ([limit] * len(outside) if limit else outside) for s in seen)

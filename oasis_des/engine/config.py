@@ -136,6 +136,12 @@ class GatewayConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    # Threads numpy's BLAS may use during a run (0 = the library's default); see threads.py.
+    blas_threads: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
 class PolicyGroup:
     """Agents that use another profile than `policy.model` (policies/router.py)."""
 
@@ -201,6 +207,7 @@ class Config:
     activation: ActivationConfig = field(default_factory=ActivationConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -234,6 +241,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "server.service_minutes": (lambda v: v >= 0, "a number of minutes >= 0"),
     "gateway.max_batch": (lambda v: v >= 0, "an integer >= 0 (0 = unlimited)"),
     "gateway.max_concurrency": (lambda v: v >= 1, "an integer >= 1"),
+    "engine.blas_threads": (lambda v: 0 <= v <= 1024, "an integer from 0 (BLAS's own default) to 1024"),
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)?\s*$")

@@ -29,6 +29,7 @@ from oasis_des.engine.config import Config, ConfigError, build_config
 from oasis_des.engine.digest import table_digest
 from oasis_des.engine.gateway import Gateway, GatewayStats
 from oasis_des.engine.runlock import RunLock
+from oasis_des.engine.threads import blas_threads
 from oasis_des.engine.scripted import ScriptedAction, read_script
 from oasis_des.llm.interview import Interviews
 from oasis_des.llm.session import LLMSession
@@ -426,6 +427,12 @@ class Simulation:
         object cannot). `request_stop()` (e.g. from a Ctrl-C handler) commits and ends the
         run before the next event that no platform action is in progress for.
         """
+        with blas_threads(self.config.engine.blas_threads):
+            return self._advance(until, progress)
+
+    def _advance(
+        self, until: float | None, progress: Callable[[Progress], None] | None
+    ) -> RunResult:
         if self._broken:
             raise RuntimeError(
                 f"This run failed earlier; continue it from its database with "
