@@ -38,7 +38,7 @@ from oasis_des.platform.platform import Platform
 from oasis_des.platform.store import StorageError, storage_error
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
 from oasis_des.policies.router import PolicyRouter, policy_for
-from oasis_des.rng import keyed_uniforms
+from oasis_des.rng import keyed_uniform
 
 REFRESH = ActionType.REFRESH.value
 
@@ -369,7 +369,7 @@ class Simulation:
     def _think(self, agent: int, index: int) -> float:
         """Minutes until the decision takes effect: inside the tick (stepped), or k-scaled."""
         t = self.config.time
-        u = float(keyed_uniforms(self.config.seed, "think", agent, index))
+        u = keyed_uniform(self.config.seed, "think", agent, index)
         if t.mode == "stepped":
             return t.tick * u
         seconds = max(t.min_think_seconds, -np.log(u) * t.think_seconds)
