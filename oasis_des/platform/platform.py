@@ -34,6 +34,7 @@ from oasis_des.platform.handlers.misc import MiscActions
 from oasis_des.platform.handlers.posts import PostActions
 from oasis_des.platform.handlers.ratings import RatingActions
 from oasis_des.platform.handlers.relations import RelationActions
+from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.recsys import make_recommender
 from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.platform.render import PostViews, encode_json
@@ -88,7 +89,8 @@ class Platform(
         self._users: set[int] = set()
         self.reload_users()
         self.recommender = make_recommender(self.settings.recommender, self)
-        self.views = PostViews(self.connection, self.settings)
+        self.posts = PostRows(self.connection)
+        self.views = PostViews(self.posts, self.connection, self.settings)
         self.content_version = 0
         self._handlers = {kind: getattr(self, f"_act_{kind.value}") for kind in ActionType}
         self._graph_changes = []
@@ -225,6 +227,7 @@ class Platform(
         self._graph_changes.clear()
         self.social_graph.reload(self.connection)
         self.reload_users()
+        self.posts.clear()
         self.views.clear()
         self.content_version += 1  # cached rankings may hold rolled-back posts
 

@@ -11,12 +11,9 @@ import sqlite3
 from bisect import bisect_left
 from typing import Any, Sequence
 
+from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.settings import PlatformSettings
 
-_POST_COLS = (
-    "post_id, user_id, original_post_id, content, quote_content, created_at, "
-    "num_likes, num_dislikes, num_shares, num_reports"
-)
 # The trace's JSON: the encoder `Platform` uses for every trace row, so the fragments of
 # cached views join into exactly the text that encoding the whole feed would give.
 encode_json = json.JSONEncoder(ensure_ascii=False).encode
@@ -24,13 +21,6 @@ encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 def _in(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
-
-
-def _rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
-    if not ids:
-        return {}
-    sql = f"SELECT {_POST_COLS} FROM post WHERE post_id IN ({_in(ids)})"
-    return {r[0]: r for r in conn.execute(sql, tuple(ids))}
 
 
 def _ratings(likes: int, dislikes: int, show_score: bool) -> dict[str, int]:
@@ -84,8 +74,10 @@ class PostViews:
     """
 
     def __init__(
-        self, conn: sqlite3.Connection, settings: PlatformSettings, max_entries: int = 100_000
+        self, posts: PostRows, conn: sqlite3.Connection, settings: PlatformSettings,
+        max_entries: int = 100_000,
     ) -> None:
+        self._posts = posts
         self._conn = conn
         self._show_score = settings.show_score
         self._report_threshold = settings.report_threshold
@@ -150,12 +142,12 @@ class PostViews:
         return f"SELECT comment_id, post_id, user_id, content, created_at{self._columns} FROM comment"
 
     def _render(self, post_ids: list[int]) -> dict[int, tuple[int, int, dict[str, Any], str]]:
-        conn, cache = self._conn, self._cache
+        cache = self._cache
         out = {}
-        posts = _rows(conn, post_ids)
+        posts = self._posts.many(post_ids)
         root_ids = {r[2] for r in posts.values() if r[2] is not None} - posts.keys()
-        roots = {**posts, **_rows(conn, sorted(root_ids))}
-        shown: list[tuple[int, tuple[Any, ...], tuple[Any, ...]]] = []  # id, row, counter row
+        roots = {**posts, **self._posts.many(sorted(root_ids))}
+        shown: list[tuple[int, list[Any], list[Any]]] = []  # id, row, counter row
         for pid, row in posts.items():
             is_repost = row[2] is not None and row[4] is None
             shown.append((pid, row, roots[row[2]] if is_repost else row))
@@ -215,7 +207,7 @@ def _evict(cache: dict[int, Any], max_entries: int) -> None:
         del cache[next(iter(cache))]
 
 
-def _content(row: tuple[Any, ...], roots: dict[int, tuple[Any, ...]]) -> str:
+def _content(row: list[Any], roots: dict[int, list[Any]]) -> str:
     if row[2] is None:
         return row[3]
     root = roots[row[2]]

@@ -114,13 +114,13 @@ class RatingActions(PlatformState):
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
 
     def _count(self, kind: Rating, target: int, delta: int, shown_on: int | None) -> None:
-        self.connection.execute(kind.count_sql, (delta, target))
-        if shown_on is None:
+        if kind.target == "post":
+            self.posts.add(target, kind.counter, delta)
+            self.views.changed(target)
             return
-        if kind.target == "comment":
+        self.connection.execute(kind.count_sql, (delta, target))
+        if shown_on is not None:
             self.views.comment_changed(shown_on, target)
-        else:
-            self.views.changed(shown_on)
 
     def _act_like_post(self, uid: int, post_id: int) -> Outcome:
         return self._rate(LIKE, uid, post_id)
