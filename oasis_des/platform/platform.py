@@ -289,7 +289,7 @@ class Platform(
                 self.social_graph.add(follower, followee)
             else:
                 self.social_graph.remove(follower, followee)
-            self.feed_index.follow_changed(followee, delta)
+            self.feed_index.follow_changed(follower, followee, delta)
         self._graph_changes.clear()
 
     # -- batching ---------------------------------------------------------------------

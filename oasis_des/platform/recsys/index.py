@@ -18,7 +18,7 @@ on a user's first refresh, never for the whole population up front.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,8 @@ EMBED_BATCH = 8192
 COARSE_DIM = 64
 # Profile vectors kept (the oldest are dropped, and recomputed if needed again).
 PROFILE_CACHE = 100_000
+# Users whose follows and mutes are held (the oldest are dropped, and read again if needed).
+RELATIONS_CACHE = 200_000
 # Liked, reposted or quoted posts remembered per user (OASIS's like history keeps 5).
 ENGAGEMENT_MEMORY = 5
 
@@ -104,7 +106,6 @@ class FeedIndex:
         self._profiles: OrderedDict[int, np.ndarray] = OrderedDict()
         self._coarse_profiles: OrderedDict[int, np.ndarray] = OrderedDict()
         self._engaged: dict[int, list[int]] = {}
-        self._relations_key: tuple[int, int] | None = None
         self._relations: dict[int, tuple[list[int], set[int]]] = {}
         self._feeds: dict[int, tuple[float, list[int]]] = {}
 
@@ -208,8 +209,14 @@ class FeedIndex:
                 elif pid in self._engaged.get(uid, ()):
                     self._engaged[uid].remove(pid)
 
-    def follow_changed(self, followee: int, delta: int) -> None:
-        """`followee` gained (+1) or lost (-1) a follower."""
+    def follow_changed(self, follower: int, followee: int, delta: int) -> None:
+        """`follower` followed (+1) or unfollowed (-1) `followee`."""
+        held = self._relations.get(follower)
+        if held is not None:
+            if delta > 0:
+                insort(held[0], followee)
+            else:
+                held[0].remove(followee)
         if self._followers is None:
             return  # not loaded yet: it will be read from the table
         self._grow_users(followee)
@@ -254,25 +261,33 @@ class FeedIndex:
         self.fan = np.concatenate([self.fan, np.ones(new - size, np.float32)])
 
     def relations(self, uid: int) -> tuple[list[int], set[int]]:
-        """(users `uid` follows, users `uid` has muted): two indexed lookups, memoised until
-        the content changes (a refresh, its ranking with the tick's other users and the
-        agent's observation all ask)."""
-        key = (self._platform.content_version, self.epoch)
-        if key != self._relations_key:
-            self._relations_key = key
-            self._relations.clear()
+        """(users `uid` follows, in id order; users `uid` has muted): two indexed lookups on
+        a user's first refresh, then kept current by `follow_changed` and `mute_changed`
+        (a refresh, its ranking and the agent's observation all ask). Do not modify them."""
         found = self._relations.get(uid)
         if found is None:
             conn = self._conn
             followees = [
                 r[0]
-                for r in conn.execute("SELECT followee_id FROM follow WHERE follower_id = ?", (uid,))
+                for r in conn.execute("SELECT followee_id FROM follow WHERE follower_id = ? "
+                                      "ORDER BY followee_id", (uid,))
             ]
             muted = {
                 r[0] for r in conn.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
             }
             found = self._relations[uid] = (followees, muted)
+            if len(self._relations) > RELATIONS_CACHE:
+                del self._relations[next(iter(self._relations))]
         return found
+
+    def mute_changed(self, muter: int, mutee: int, delta: int) -> None:
+        """`muter` muted (+1) or unmuted (-1) `mutee`."""
+        held = self._relations.get(muter)
+        if held is not None:
+            if delta > 0:
+                held[1].add(mutee)
+            else:
+                held[1].discard(mutee)
 
     def followee_posts(self, uid: int, limit: int) -> list[int]:
         """The most liked window posts of the users `uid` follows and has not muted
