@@ -340,31 +340,13 @@ class Simulation:
             followees, mutees = self.platform.feed_index.relations(agent)
             following = frozenset(authors.intersection(followees))
             muted = frozenset(authors & mutees)
-        liked, disliked, reposted = self._engaged(agent, [p["post_id"] for p in posts])
+        liked, disliked, reposted = self.platform.engaged(agent, [p["post_id"] for p in posts])
         context = getattr(policy_for(self.policy, agent), "context", None)  # e.g. LLM agents'
         return Observation(
             agent_id=agent, time=self.env.now, activation=index, posts=posts,
             following=following, muted=muted, liked=liked, disliked=disliked, reposted=reposted,
             **(context(self.platform.connection, agent) if context is not None else {}),
         )
-
-    def _engaged(self, agent: int, shown: list[int]) -> tuple[frozenset[int], ...]:
-        """Which shown posts the agent already liked, disliked or reposted (via their root)."""
-        if not shown:
-            return frozenset(), frozenset(), frozenset()
-        marks = ",".join("?" * len(shown))
-        rows = self.platform.connection.execute(
-            "SELECT p.post_id, "
-            "EXISTS (SELECT 1 FROM \"like\" WHERE post_id = r.root AND user_id = ?1), "
-            "EXISTS (SELECT 1 FROM dislike WHERE post_id = r.root AND user_id = ?1), "
-            "EXISTS (SELECT 1 FROM post WHERE original_post_id = r.root AND user_id = ?1 "
-            "AND quote_content IS NULL) "
-            "FROM post p JOIN (SELECT post_id AS id, CASE WHEN original_post_id IS NOT NULL "
-            "AND quote_content IS NULL THEN original_post_id ELSE post_id END AS root "
-            f"FROM post WHERE post_id IN ({marks})) r ON r.id = p.post_id",
-            (agent, *shown),
-        ).fetchall()
-        return tuple(frozenset(r[0] for r in rows if r[i]) for i in (1, 2, 3))  # type: ignore[return-value]
 
     def _think(self, agent: int, index: int) -> float:
         """Minutes until the decision takes effect: inside the tick (stepped), or k-scaled."""

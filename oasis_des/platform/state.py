@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 from oasis_des.platform.clock import Clock
+from oasis_des.platform.engagement import Engagement
 from oasis_des.platform.graph import SocialGraph
 from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.render import PostViews
@@ -32,6 +33,7 @@ class PlatformState:
     clock: Clock
     settings: PlatformSettings
     posts: PostRows  # every write to `post` goes through it (post_rows.py)
+    engagement: Engagement  # likes, dislikes and reposts by user (engagement.py)
     views: PostViews  # rendered posts; handlers report what they change (render.py)
     social_graph: SocialGraph
     # Follow edges changed by the running action (follower, followee, +1/-1); the graph

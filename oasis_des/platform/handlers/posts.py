@@ -13,14 +13,10 @@ class PostActions(PlatformState):
     def _act_repost(self, uid: int, post_id: int) -> Outcome:
         root, _ = self._root(post_id)
         # Only the user's own reposts block a repost; an earlier quote does not (fix).
-        dup = self.connection.execute(
-            "SELECT 1 FROM post WHERE original_post_id = ? AND user_id = ? "
-            "AND quote_content IS NULL",
-            (root, uid),
-        ).fetchone()
-        if dup is not None:
+        if self.engagement.has("repost", uid, root):
             raise ActionFailed("Repost record already exists.")
         new_id = self.posts.insert(uid, "", self._stamp(), original_post_id=root)
+        self.engagement.add("repost", uid, root)
         self._add_share(root)
         return {"post_id": new_id}, {"reposted_id": post_id, "new_post_id": new_id}
 
