@@ -46,10 +46,17 @@ class Engagement:
         """Which keys of `posts` (shown id -> root id) `user` has liked, disliked and
         reposted, judged by their roots."""
         pairs = self._loaded()
-        return tuple(
-            frozenset(shown for shown, root in posts.items() if (user, root) in pairs[kind])
-            for kind in KINDS
-        )
+        like, dislike, repost = pairs["like"], pairs["dislike"], pairs["repost"]
+        liked, disliked, reposted = [], [], []
+        for shown, root in posts.items():
+            pair = (user, root)
+            if pair in like:
+                liked.append(shown)
+            if pair in dislike:
+                disliked.append(shown)
+            if pair in repost:
+                reposted.append(shown)
+        return frozenset(liked), frozenset(disliked), frozenset(reposted)
 
     def clear(self) -> None:
         self._pairs = None
