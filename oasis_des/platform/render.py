@@ -17,6 +17,17 @@ from oasis_des.platform.settings import PlatformSettings
 # The trace's JSON: the encoder `Platform` uses for every trace row, so the fragments of
 # cached views join into exactly the text that encoding the whole feed would give.
 encode_json = json.JSONEncoder(ensure_ascii=False).encode
+_encode_str = json.encoder.encode_basestring  # what encode_json does with a str
+
+
+def _json(value: Any) -> str:
+    """encode_json(value), without the encoder's set-up for the ints and texts views hold."""
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _encode_str(value)
+    return encode_json(value)
 
 
 def _in(ids: Sequence[int]) -> str:
@@ -103,6 +114,12 @@ class PostViews:
             thread.put(dict(zip(self._keys, row)), self._limit)
         self.changed(post_id)
 
+    def created(self, post_id: int) -> None:
+        """`post_id` was just created (a post or a quote): it has no comments yet, so its
+        thread need not be read."""
+        self._threads[post_id] = _Thread()
+        _evict(self._threads, self._max_entries)
+
     def clear(self) -> None:
         self._cache.clear()
         self._version.clear()
@@ -159,18 +176,26 @@ class PostViews:
             if threshold > 0 and counters[9] >= threshold:
                 content = f"[Warning: This post has been reported {counters[9]} times]\n{content}"
             thread = self._threads[counters[0]]
+            ratings = _ratings(counters[6], counters[7], self._show_score)
             view = {
                 "post_id": pid,
                 "user_id": row[1],
                 "content": content,
                 "created_at": counters[5],
-                **_ratings(counters[6], counters[7], self._show_score),
+                **ratings,
                 "num_shares": counters[8],
                 "num_reports": counters[9],
+                "comments": thread.comments,
             }
-            # "comments" is the last key, so the view's JSON is the head's plus the thread's.
-            text = f'{encode_json(view)[:-1]}, "comments": [{thread.joined()}]}}'
-            view["comments"] = thread.comments
+            # What encode_json(view) gives, written out: one post's JSON is built per view
+            # change, and the encoder's set-up cost more than the text.
+            rated = ", ".join(f'"{key}": {_json(value)}' for key, value in ratings.items())
+            text = (
+                f'{{"post_id": {_json(pid)}, "user_id": {_json(row[1])}, '
+                f'"content": {_json(content)}, "created_at": {_json(counters[5])}, {rated}, '
+                f'"num_shares": {_json(counters[8])}, "num_reports": {_json(counters[9])}, '
+                f'"comments": [{thread.joined()}]}}'
+            )
             cache.pop(pid, None)  # re-inserted last: the oldest entries are evicted first
             cache[pid] = out[pid] = (counters[0], self._version.get(counters[0], 0), view, text)
         _evict(cache, self._max_entries)

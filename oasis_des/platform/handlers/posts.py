@@ -8,6 +8,7 @@ from oasis_des.platform.state import ActionFailed, Outcome, PlatformState
 class PostActions(PlatformState):
     def _act_create_post(self, uid: int, content: str) -> Outcome:
         pid = self.posts.insert(uid, content, self._stamp())
+        self.views.created(pid)
         return {"post_id": pid}, {"content": content, "post_id": pid}
 
     def _act_repost(self, uid: int, post_id: int) -> Outcome:
@@ -26,6 +27,7 @@ class PostActions(PlatformState):
         content = self._post(target)[3]
         new_id = self.posts.insert(uid, content, self._stamp(), original_post_id=target,
                                    quote_content=quote_content)
+        self.views.created(new_id)
         self._add_share(target)
         return {"post_id": new_id}, {"quoted_id": post_id, "new_post_id": new_id}
 
