@@ -192,3 +192,22 @@ def test_restore_rebuilds_vectors_and_engagement_exactly():
     index.reset()
     index.restore(state)
     assert snapshot() == before
+
+
+def test_relations_follow_the_tables_through_follows_mutes_and_rollback():
+    p = platform(users=5)
+    index = p.feed_index
+    assert index.relations(0) == ([], set())  # read now; later changes arrive incrementally
+    p.execute(0, "follow", followee_id=3)
+    p.execute(0, "follow", followee_id=1)
+    p.execute(0, "mute", mutee_id=2)
+    assert index.relations(0) == ([1, 3], {2})
+    p.execute(0, "unfollow", followee_id=3)
+    p.execute(0, "unmute", mutee_id=2)
+    assert index.relations(0) == ([1], set())
+    with pytest.raises(Abort), p.batch():
+        p.execute(0, "follow", followee_id=4)
+        p.execute(0, "mute", mutee_id=3)
+        assert index.relations(0) == ([1, 4], {3})
+        raise Abort
+    assert index.relations(0) == ([1], set())
