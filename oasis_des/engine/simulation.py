@@ -415,6 +415,7 @@ class Simulation:
             )
         stop = self.duration if until is None else min(float(until), self.duration)
         env, gateway, conn = self.env, self.gateway, self.platform.connection
+        self.platform.store.copy_wal_in_background()  # each commit carries megabytes of trace
         started = wallclock.perf_counter()
         if not conn.in_transaction:
             conn.execute("BEGIN")
@@ -477,6 +478,7 @@ class Simulation:
         self.llm.usage.write(conn, before=min(self.gateway.oldest, self.env.now))
         self._checkpoint(wallclock.perf_counter() - started)
         conn.execute("COMMIT")
+        self.platform.store.committed()
 
     # -- checkpoints ------------------------------------------------------------------
     def _checkpoint(self, running: float = 0.0) -> None:
