@@ -1,0 +1,49 @@
+"""Copying the write-ahead log on a background thread keeps every committed row."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from oasis_des.platform.store import Store
+
+
+def _write(store: Store, rows: range) -> None:
+    conn = store.connection
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO run_meta (key, value) VALUES (?, ?)",
+                     [(f"k{i}", "x" * 5000) for i in rows])
+    conn.execute("COMMIT")
+    store.committed()
+
+
+def test_rows_committed_while_the_copier_runs_are_all_in_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "run.db"
+    store = Store(db)
+    store.copy_wal_in_background()
+    assert store.connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    for start in range(0, 3000, 500):
+        _write(store, range(start, start + 500))
+    store.close()
+    assert not Path(f"{db}-wal").exists()  # the last connection copied the rest
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT COUNT(*) FROM run_meta WHERE key LIKE 'k%'").fetchone() == (3000,)
+
+
+def test_a_failed_copier_hands_checkpoints_back_to_the_writer(tmp_path: Path) -> None:
+    store = Store(tmp_path / "run.db")
+    store.copy_wal_in_background()
+    store._wal.failed = True  # as after a full disk on the copier's connection
+    _write(store, range(10))
+    assert store._wal is None
+    assert store.connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    store.close()
+
+
+def test_in_memory_databases_have_no_copier() -> None:
+    store = Store(":memory:")
+    store.copy_wal_in_background()
+    _write(store, range(3))
+    assert store._wal is None
+    store.close()
