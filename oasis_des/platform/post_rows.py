@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from oasis_des.platform.bounded import trim_oldest
+
 # A row: these columns, in this order (what rendering and the handlers read).
 COLUMNS = ("post_id", "user_id", "original_post_id", "content", "quote_content", "created_at",
            "num_likes", "num_dislikes", "num_shares", "num_reports")
@@ -78,8 +80,6 @@ class PostRows:
         self._rows.clear()
 
     def _keep(self, row: list[Any]) -> list[Any]:
-        rows = self._rows
-        rows[row[0]] = row
-        if len(rows) > self._max_entries:
-            del rows[next(iter(rows))]
+        self._rows[row[0]] = row
+        trim_oldest(self._rows, self._max_entries)
         return row

@@ -11,6 +11,7 @@ import sqlite3
 from bisect import bisect_left
 from typing import Any, Sequence
 
+from oasis_des.platform.bounded import trim_oldest
 from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.settings import PlatformSettings
 
@@ -118,7 +119,7 @@ class PostViews:
         """`post_id` was just created (a post or a quote): it has no comments yet, so its
         thread need not be read."""
         self._threads[post_id] = _Thread()
-        _evict(self._threads, self._max_entries)
+        trim_oldest(self._threads, self._max_entries)
 
     def clear(self) -> None:
         self._cache.clear()
@@ -198,8 +199,8 @@ class PostViews:
             )
             cache.pop(pid, None)  # re-inserted last: the oldest entries are evicted first
             cache[pid] = out[pid] = (counters[0], self._version.get(counters[0], 0), view, text)
-        _evict(cache, self._max_entries)
-        _evict(self._threads, self._max_entries)
+        trim_oldest(cache, self._max_entries)
+        trim_oldest(self._threads, self._max_entries)
         return out
 
     def _load_threads(self, post_ids: list[int]) -> None:
@@ -224,12 +225,6 @@ class PostViews:
         for r in rows:
             threads[r[1]].put(dict(zip(keys, r)), limit)
         self._threads.update(threads)
-
-
-def _evict(cache: dict[int, Any], max_entries: int) -> None:
-    """Drop the oldest entries (dicts keep insertion order) beyond `max_entries`."""
-    while len(cache) > max_entries:
-        del cache[next(iter(cache))]
 
 
 def _content(row: list[Any], roots: dict[int, list[Any]]) -> str:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from oasis_des.platform.actions import INT64_MAX, ActionType
+from oasis_des.platform.bounded import trim_oldest
 from oasis_des.platform.recsys.embedders import Embedder, embedder_factory, normalise
 
 if TYPE_CHECKING:
@@ -276,8 +277,7 @@ class FeedIndex:
                 r[0] for r in conn.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
             }
             found = self._relations[uid] = (followees, muted)
-            if len(self._relations) > RELATIONS_CACHE:
-                del self._relations[next(iter(self._relations))]
+            trim_oldest(self._relations, RELATIONS_CACHE)
         return found
 
     def mute_changed(self, muter: int, mutee: int, delta: int) -> None:
