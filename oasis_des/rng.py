@@ -47,11 +47,27 @@ def keyed_uniforms(seed: int, purpose: str, *keys: np.ndarray | int) -> np.ndarr
     """
     if all(type(k) is int for k in keys):
         return np.float64(keyed_uniform(seed, purpose, *keys))  # type: ignore[arg-type]
+    return _to_uniform(keyed_states(seed, purpose, *keys))
+
+
+def keyed_states(seed: int, purpose: str, *keys: np.ndarray | int) -> np.ndarray:
+    """The hash states after (seed, purpose, *keys), broadcast: `uniforms_after(states, k)`
+    equals keyed_uniforms(seed, purpose, *keys, k), so draws that share leading keys (every
+    agent's draw of each tick) can hash those keys once."""
     with np.errstate(over="ignore"):
         h = np.asarray(_mix(np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF) ^ np.uint64(purpose_code(purpose))))
         for key in keys:
-            k = np.asarray(key).astype(np.uint64)
-            h = _mix(h * _GOLDEN + k + np.uint64(1))
+            h = _mix(h * _GOLDEN + np.asarray(key).astype(np.uint64) + np.uint64(1))
+    return h
+
+
+def uniforms_after(states: np.ndarray, key: np.ndarray | int) -> np.ndarray:
+    """The uniforms keyed by one more key after `states` (see `keyed_states`)."""
+    with np.errstate(over="ignore"):
+        return _to_uniform(_mix(states * _GOLDEN + np.asarray(key).astype(np.uint64) + np.uint64(1)))
+
+
+def _to_uniform(h: np.ndarray) -> np.ndarray:
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oasis_des.rng import KeyedStream, keyed_uniform, keyed_uniforms
+from oasis_des.rng import KeyedStream, keyed_states, keyed_uniform, keyed_uniforms, uniforms_after
 
 
 def test_scalar_and_vectorised_draws_agree():
@@ -13,6 +13,14 @@ def test_scalar_and_vectorised_draws_agree():
     batch = keyed_uniforms(5, "offline-choice", agents, activations)
     alone = [keyed_uniform(5, "offline-choice", int(a), int(n)) for a, n in zip(agents, activations)]
     assert batch.tolist() == alone
+
+
+def test_shared_leading_keys_are_hashed_once_with_the_same_draws():
+    agents = np.arange(1000)
+    states = keyed_states(9, "activation", agents)
+    for step in (0, 1, 479):
+        assert np.array_equal(uniforms_after(states, step),
+                              keyed_uniforms(9, "activation", agents, step))
 
 
 def test_stream_draws_are_keyed_by_their_index():
