@@ -108,6 +108,8 @@ class FeedIndex:
         self._coarse_profiles: OrderedDict[int, np.ndarray] = OrderedDict()
         self._engaged: dict[int, list[int]] = {}
         self._relations: dict[int, tuple[list[int], set[int]]] = {}
+        self._in_network: dict[int, np.ndarray] = {}
+        self._in_network_at = -1  # the last_post they were read at
         self._feeds: dict[int, tuple[float, list[int]]] = {}
 
     @property
@@ -212,6 +214,7 @@ class FeedIndex:
 
     def follow_changed(self, follower: int, followee: int, delta: int) -> None:
         """`follower` followed (+1) or unfollowed (-1) `followee`."""
+        self._in_network.pop(follower, None)
         held = self._relations.get(follower)
         if held is not None:
             if delta > 0:
@@ -282,6 +285,7 @@ class FeedIndex:
 
     def mute_changed(self, muter: int, mutee: int, delta: int) -> None:
         """`muter` muted (+1) or unmuted (-1) `mutee`."""
+        self._in_network.pop(muter, None)
         held = self._relations.get(muter)
         if held is not None:
             if delta > 0:
@@ -289,12 +293,26 @@ class FeedIndex:
             else:
                 held[1].discard(mutee)
 
+    def in_network(self, uid: int) -> np.ndarray:
+        """Window posts of the users `uid` follows and has not muted (read-only), kept until
+        a post is added or `uid` follows, unfollows, mutes or unmutes: a stepped tick's
+        ranking excludes them and the refresh that follows shows the most liked."""
+        if self._in_network_at != self.last_post:
+            self._in_network.clear()
+            self._in_network_at = self.last_post
+        found = self._in_network.get(uid)
+        if found is None:
+            followees, muted = self.relations(uid)
+            found = self.posts_by([f for f in followees if f not in muted], self.window_start)
+            found.flags.writeable = False
+            self._in_network[uid] = found
+        return found
+
     def followee_posts(self, uid: int, limit: int) -> list[int]:
         """The most liked window posts of the users `uid` follows and has not muted
         (ties: older first, as OASIS's query returns them)."""
         self.sync()
-        followees, muted = self.relations(uid)
-        ids = self.posts_by([f for f in followees if f not in muted], self.window_start)
+        ids = self.in_network(uid)
         if not len(ids) or limit <= 0:
             return []
         order = np.lexsort((ids, -self.likes[ids]))[:limit]
