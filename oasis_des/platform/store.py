@@ -20,6 +20,11 @@ from oasis_des.resources import data_dir
 BUSY_TIMEOUT_SECONDS = 5.0
 # SQLite's default: a commit that leaves this many pages in the log copies it to the file.
 _AUTOCHECKPOINT_PAGES = 1000
+# With the copier (wal.py), the writer copies the rest of the log after a commit, so that
+# it starts over, once it is longer than this (64 MiB of 4 KiB pages) or has this many
+# commits (the copier's count of frames lags behind when commits come fast).
+_WAL_MAX_FRAMES = 16384
+_WAL_MAX_STRETCHES = 8
 
 
 class StorageError(sqlite3.OperationalError):
@@ -136,6 +141,7 @@ class Store:
         if self.path == ":memory:" or self._wal is not None:
             return
         self._wal = WalCopier(self.path, BUSY_TIMEOUT_SECONDS)
+        self._stretches = 0  # commits since the writer last copied the log itself
         self.connection.execute("PRAGMA wal_autocheckpoint = 0")
 
     def committed(self) -> None:
@@ -145,6 +151,12 @@ class Store:
             return
         if wal.failed:  # back to SQLite's own checkpoints, inside commits
             self._stop_copier()
+            return
+        self._stretches += 1
+        if wal.frames > _WAL_MAX_FRAMES or self._stretches >= _WAL_MAX_STRETCHES:
+            wal.wait()  # then copy the rest now: the next write starts the log over
+            self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            wal.frames, self._stretches = 0, 0
             return
         wal.wake()
 
