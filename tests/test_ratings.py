@@ -235,3 +235,21 @@ def test_self_rating_of_comment_allowed_by_default(
     platform.execute(0, "create_post", content="p")
     platform.execute(1, "create_comment", post_id=1, content="c")
     assert platform.execute(1, do, comment_id=1)["success"]
+
+
+def test_engaged_posts_follow_the_tables_through_rollback(platform):
+    """What the engine tells an agent it has already liked, disliked or reposted."""
+    platform.execute(0, "create_post", content="root")  # 1
+    platform.execute(1, "repost", post_id=1)  # 2, shown with its root's ratings
+    platform.execute(0, "create_post", content="other")  # 3
+    assert platform.engaged(2, [1, 2, 3, 99]) == (frozenset(), frozenset(), frozenset())
+    platform.execute(2, "like_post", post_id=2)  # likes the root
+    platform.execute(2, "dislike_post", post_id=3)
+    platform.execute(2, "repost", post_id=1)  # 4
+    assert platform.engaged(2, [1, 2, 3]) == ({1, 2}, {3}, {1, 2})
+    platform.execute(2, "unlike_post", post_id=1)
+    with pytest.raises(RuntimeError), platform.batch():
+        platform.execute(2, "like_post", post_id=3)
+        raise RuntimeError
+    assert platform.engaged(2, [1, 2, 3]) == (frozenset(), {3}, {1, 2})
+    assert fails(platform.execute(2, "repost", post_id=2)) == "Repost record already exists."

@@ -192,3 +192,41 @@ def test_restore_rebuilds_vectors_and_engagement_exactly():
     index.reset()
     index.restore(state)
     assert snapshot() == before
+
+
+def test_relations_follow_the_tables_through_follows_mutes_and_rollback():
+    p = platform(users=5)
+    index = p.feed_index
+    assert index.relations(0) == ([], set())  # read now; later changes arrive incrementally
+    p.execute(0, "follow", followee_id=3)
+    p.execute(0, "follow", followee_id=1)
+    p.execute(0, "mute", mutee_id=2)
+    assert index.relations(0) == ([1, 3], {2})
+    p.execute(0, "unfollow", followee_id=3)
+    p.execute(0, "unmute", mutee_id=2)
+    assert index.relations(0) == ([1], set())
+    with pytest.raises(Abort), p.batch():
+        p.execute(0, "follow", followee_id=4)
+        p.execute(0, "mute", mutee_id=3)
+        assert index.relations(0) == ([1, 4], {3})
+        raise Abort
+    assert index.relations(0) == ([1], set())
+
+
+def test_in_network_posts_follow_new_posts_follows_and_mutes():
+    p = platform(users=4)
+    for u in (1, 2, 3):
+        p.execute(u, "create_post", content=f"by {u}")  # posts 1, 2, 3
+    p.execute(0, "follow", followee_id=1)
+    p.execute(0, "follow", followee_id=2)
+    index = p.feed_index
+    index.sync()
+    assert sorted(index.in_network(0).tolist()) == [1, 2]
+    p.execute(0, "mute", mutee_id=2)
+    assert sorted(index.in_network(0).tolist()) == [1]
+    p.execute(1, "create_post", content="again")  # 4
+    index.sync()
+    assert sorted(index.in_network(0).tolist()) == [1, 4]
+    p.execute(0, "unmute", mutee_id=2)
+    p.execute(0, "unfollow", followee_id=1)
+    assert sorted(index.in_network(0).tolist()) == [2]

@@ -8,6 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from oasis_des import Platform
+from oasis_des.platform.post_rows import COLUMNS, PostRows
 from oasis_des.platform.render import PostViews
 from platform_helpers import ok
 
@@ -61,8 +62,9 @@ def test_cached_views_equal_fresh_rendering(
     kind: str, comments_per_post: int, steps: list[tuple[str, int, int]], capacity: int
 ) -> None:
     p = _platform(kind, comments_per_post)
-    # A small cache also exercises eviction of views and comment threads.
-    p.views = PostViews(p.connection, p.settings, max_entries=capacity)
+    # Small caches also exercise eviction of post rows, views and comment threads.
+    p.posts = PostRows(p.connection, max_entries=capacity)
+    p.views = PostViews(p.posts, p.connection, p.settings, max_entries=capacity)
     for i, (action, user, target) in enumerate(steps):
         args: dict[str, object] = {}
         if action == "create_post":
@@ -75,8 +77,10 @@ def test_cached_views_equal_fresh_rendering(
         ids = [r[0] for r in p.connection.execute("SELECT post_id FROM post ORDER BY post_id")]
         ids.append(999)  # unknown ids are skipped
         shown, text = p.views.show(ids)
-        fresh, fresh_text = PostViews(p.connection, p.settings).show(ids)
+        fresh, fresh_text = PostViews(PostRows(p.connection), p.connection, p.settings).show(ids)
         assert shown == fresh
+        table = p.connection.execute(f"SELECT {', '.join(COLUMNS)} FROM post").fetchall()
+        assert sorted(tuple(r) for r in p.posts.many(ids).values()) == sorted(table)
         assert text == fresh_text == json.dumps({"posts": fresh}, ensure_ascii=False)
 
 

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from oasis_des.platform.actions import shorten
-from oasis_des.rng import keyed_uniforms
+from oasis_des.rng import keyed_states, keyed_uniforms, uniforms_after
 
 
 class ActivityProfile:
@@ -48,13 +48,19 @@ class TickModel:
     def __init__(self, profile: ActivityProfile, *, tick: float, seed: int) -> None:
         self.profile, self.tick, self.seed = profile, tick, seed
         self._agents = np.arange(profile.activity.shape[0])
+        # Each tick draws keyed_uniforms(seed, "activation", agent, step) for every agent:
+        # the agents' part of the hash, and the probabilities of the hour, are kept.
+        self._states = keyed_states(seed, "activation", self._agents)
+        self._hour: int | None = None
+        self._p = np.zeros(0)
 
     def activated(self, step: int) -> np.ndarray:
         """The agents activated at step `step` (time step * tick), in id order."""
-        rate = self.profile.activity[:, self.profile.hour(step * self.tick)]
-        p = 1.0 - np.exp(-rate * self.tick / 60.0)
-        u = keyed_uniforms(self.seed, "activation", self._agents, step)
-        return self._agents[u < p]
+        hour = self.profile.hour(step * self.tick)
+        if hour != self._hour:
+            rate = self.profile.activity[:, hour]
+            self._hour, self._p = hour, 1.0 - np.exp(-rate * self.tick / 60.0)
+        return self._agents[uniforms_after(self._states, step) < self._p]
 
 
 class AgentClock(Protocol):

@@ -39,7 +39,7 @@ from oasis_des.platform.platform import Platform
 from oasis_des.platform.store import StorageError, storage_error
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
 from oasis_des.policies.router import PolicyRouter, policy_for
-from oasis_des.rng import keyed_uniforms
+from oasis_des.rng import keyed_uniform
 
 REFRESH = ActionType.REFRESH.value
 
@@ -341,7 +341,7 @@ class Simulation:
             followees, mutees = self.platform.feed_index.relations(agent)
             following = frozenset(authors.intersection(followees))
             muted = frozenset(authors & mutees)
-        liked, disliked, reposted = self._engaged(agent, [p["post_id"] for p in posts])
+        liked, disliked, reposted = self.platform.engaged(agent, [p["post_id"] for p in posts])
         context = getattr(policy_for(self.policy, agent), "context", None)  # e.g. LLM agents'
         return Observation(
             agent_id=agent, time=self.env.now, activation=index, posts=posts,
@@ -349,28 +349,10 @@ class Simulation:
             **(context(self.platform.connection, agent) if context is not None else {}),
         )
 
-    def _engaged(self, agent: int, shown: list[int]) -> tuple[frozenset[int], ...]:
-        """Which shown posts the agent already liked, disliked or reposted (via their root)."""
-        if not shown:
-            return frozenset(), frozenset(), frozenset()
-        marks = ",".join("?" * len(shown))
-        rows = self.platform.connection.execute(
-            "SELECT p.post_id, "
-            "EXISTS (SELECT 1 FROM \"like\" WHERE post_id = r.root AND user_id = ?1), "
-            "EXISTS (SELECT 1 FROM dislike WHERE post_id = r.root AND user_id = ?1), "
-            "EXISTS (SELECT 1 FROM post WHERE original_post_id = r.root AND user_id = ?1 "
-            "AND quote_content IS NULL) "
-            "FROM post p JOIN (SELECT post_id AS id, CASE WHEN original_post_id IS NOT NULL "
-            "AND quote_content IS NULL THEN original_post_id ELSE post_id END AS root "
-            f"FROM post WHERE post_id IN ({marks})) r ON r.id = p.post_id",
-            (agent, *shown),
-        ).fetchall()
-        return tuple(frozenset(r[0] for r in rows if r[i]) for i in (1, 2, 3))  # type: ignore[return-value]
-
     def _think(self, agent: int, index: int) -> float:
         """Minutes until the decision takes effect: inside the tick (stepped), or k-scaled."""
         t = self.config.time
-        u = float(keyed_uniforms(self.config.seed, "think", agent, index))
+        u = keyed_uniform(self.config.seed, "think", agent, index)
         if t.mode == "stepped":
             return t.tick * u
         seconds = max(t.min_think_seconds, -np.log(u) * t.think_seconds)
@@ -440,6 +422,7 @@ class Simulation:
             )
         stop = self.duration if until is None else min(float(until), self.duration)
         env, gateway, conn = self.env, self.gateway, self.platform.connection
+        self.platform.store.copy_wal_in_background()  # each commit carries megabytes of trace
         started = wallclock.perf_counter()
         if not conn.in_transaction:
             conn.execute("BEGIN")
@@ -502,6 +485,7 @@ class Simulation:
         self.llm.usage.write(conn, before=min(self.gateway.oldest, self.env.now))
         self._checkpoint(wallclock.perf_counter() - started)
         conn.execute("COMMIT")
+        self.platform.store.committed()
 
     # -- checkpoints ------------------------------------------------------------------
     def _checkpoint(self, running: float = 0.0) -> None:

@@ -27,6 +27,7 @@ from oasis_des.platform.actions import (
     to_int,
 )
 from oasis_des.platform.clock import DEFAULT_START, Clock, Kind
+from oasis_des.platform.engagement import Engagement
 from oasis_des.platform.graph import SocialGraph
 from oasis_des.platform.handlers.discovery import DiscoveryActions
 from oasis_des.platform.handlers.groups import GroupActions
@@ -34,6 +35,7 @@ from oasis_des.platform.handlers.misc import MiscActions
 from oasis_des.platform.handlers.posts import PostActions
 from oasis_des.platform.handlers.ratings import RatingActions
 from oasis_des.platform.handlers.relations import RelationActions
+from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.recsys import make_recommender
 from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.platform.render import PostViews, encode_json
@@ -88,7 +90,9 @@ class Platform(
         self._users: set[int] = set()
         self.reload_users()
         self.recommender = make_recommender(self.settings.recommender, self)
-        self.views = PostViews(self.connection, self.settings)
+        self.posts = PostRows(self.connection)
+        self.engagement = Engagement(self.connection)
+        self.views = PostViews(self.posts, self.connection, self.settings)
         self.content_version = 0
         self._handlers = {kind: getattr(self, f"_act_{kind.value}") for kind in ActionType}
         self._graph_changes = []
@@ -225,6 +229,8 @@ class Platform(
         self._graph_changes.clear()
         self.social_graph.reload(self.connection)
         self.reload_users()
+        self.posts.clear()
+        self.engagement.clear()
         self.views.clear()
         self.content_version += 1  # cached rankings may hold rolled-back posts
 
@@ -286,7 +292,7 @@ class Platform(
                 self.social_graph.add(follower, followee)
             else:
                 self.social_graph.remove(follower, followee)
-            self.feed_index.follow_changed(followee, delta)
+            self.feed_index.follow_changed(follower, followee, delta)
         self._graph_changes.clear()
 
     # -- batching ---------------------------------------------------------------------
@@ -309,6 +315,15 @@ class Platform(
             raise
 
     # -- views ------------------------------------------------------------------------
+    def engaged(self, user_id: int, post_ids: Sequence[int]) -> tuple[frozenset[int], ...]:
+        """Which of `post_ids` `user_id` has already liked, disliked and reposted (judged
+        by their roots, as the actions are): the actions the platform would refuse."""
+        roots = {
+            pid: row[2] if row[2] is not None and row[4] is None else pid
+            for pid, row in self.posts.many(post_ids).items()
+        }
+        return self.engagement.of(user_id, roots)
+
     @property
     def graph(self) -> ig.Graph:
         """The follow graph (vertex = user id, edge u -> v: u follows v)."""

@@ -11,26 +11,28 @@ import sqlite3
 from bisect import bisect_left
 from typing import Any, Sequence
 
+from oasis_des.platform.bounded import trim_oldest
+from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.settings import PlatformSettings
 
-_POST_COLS = (
-    "post_id, user_id, original_post_id, content, quote_content, created_at, "
-    "num_likes, num_dislikes, num_shares, num_reports"
-)
 # The trace's JSON: the encoder `Platform` uses for every trace row, so the fragments of
 # cached views join into exactly the text that encoding the whole feed would give.
 encode_json = json.JSONEncoder(ensure_ascii=False).encode
+_encode_str = json.encoder.encode_basestring  # what encode_json does with a str
+
+
+def _json(value: Any) -> str:
+    """encode_json(value), without the encoder's set-up for the ints and texts views hold."""
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _encode_str(value)
+    return encode_json(value)
 
 
 def _in(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
-
-
-def _rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
-    if not ids:
-        return {}
-    sql = f"SELECT {_POST_COLS} FROM post WHERE post_id IN ({_in(ids)})"
-    return {r[0]: r for r in conn.execute(sql, tuple(ids))}
 
 
 def _ratings(likes: int, dislikes: int, show_score: bool) -> dict[str, int]:
@@ -84,8 +86,10 @@ class PostViews:
     """
 
     def __init__(
-        self, conn: sqlite3.Connection, settings: PlatformSettings, max_entries: int = 100_000
+        self, posts: PostRows, conn: sqlite3.Connection, settings: PlatformSettings,
+        max_entries: int = 100_000,
     ) -> None:
+        self._posts = posts
         self._conn = conn
         self._show_score = settings.show_score
         self._report_threshold = settings.report_threshold
@@ -110,6 +114,12 @@ class PostViews:
             ).fetchone()
             thread.put(dict(zip(self._keys, row)), self._limit)
         self.changed(post_id)
+
+    def created(self, post_id: int) -> None:
+        """`post_id` was just created (a post or a quote): it has no comments yet, so its
+        thread need not be read."""
+        self._threads[post_id] = _Thread()
+        trim_oldest(self._threads, self._max_entries)
 
     def clear(self) -> None:
         self._cache.clear()
@@ -150,12 +160,12 @@ class PostViews:
         return f"SELECT comment_id, post_id, user_id, content, created_at{self._columns} FROM comment"
 
     def _render(self, post_ids: list[int]) -> dict[int, tuple[int, int, dict[str, Any], str]]:
-        conn, cache = self._conn, self._cache
+        cache = self._cache
         out = {}
-        posts = _rows(conn, post_ids)
+        posts = self._posts.many(post_ids)
         root_ids = {r[2] for r in posts.values() if r[2] is not None} - posts.keys()
-        roots = {**posts, **_rows(conn, sorted(root_ids))}
-        shown: list[tuple[int, tuple[Any, ...], tuple[Any, ...]]] = []  # id, row, counter row
+        roots = {**posts, **self._posts.many(sorted(root_ids))}
+        shown: list[tuple[int, list[Any], list[Any]]] = []  # id, row, counter row
         for pid, row in posts.items():
             is_repost = row[2] is not None and row[4] is None
             shown.append((pid, row, roots[row[2]] if is_repost else row))
@@ -167,22 +177,30 @@ class PostViews:
             if threshold > 0 and counters[9] >= threshold:
                 content = f"[Warning: This post has been reported {counters[9]} times]\n{content}"
             thread = self._threads[counters[0]]
+            ratings = _ratings(counters[6], counters[7], self._show_score)
             view = {
                 "post_id": pid,
                 "user_id": row[1],
                 "content": content,
                 "created_at": counters[5],
-                **_ratings(counters[6], counters[7], self._show_score),
+                **ratings,
                 "num_shares": counters[8],
                 "num_reports": counters[9],
+                "comments": thread.comments,
             }
-            # "comments" is the last key, so the view's JSON is the head's plus the thread's.
-            text = f'{encode_json(view)[:-1]}, "comments": [{thread.joined()}]}}'
-            view["comments"] = thread.comments
+            # What encode_json(view) gives, written out: one post's JSON is built per view
+            # change, and the encoder's set-up cost more than the text.
+            rated = ", ".join(f'"{key}": {_json(value)}' for key, value in ratings.items())
+            text = (
+                f'{{"post_id": {_json(pid)}, "user_id": {_json(row[1])}, '
+                f'"content": {_json(content)}, "created_at": {_json(counters[5])}, {rated}, '
+                f'"num_shares": {_json(counters[8])}, "num_reports": {_json(counters[9])}, '
+                f'"comments": [{thread.joined()}]}}'
+            )
             cache.pop(pid, None)  # re-inserted last: the oldest entries are evicted first
             cache[pid] = out[pid] = (counters[0], self._version.get(counters[0], 0), view, text)
-        _evict(cache, self._max_entries)
-        _evict(self._threads, self._max_entries)
+        trim_oldest(cache, self._max_entries)
+        trim_oldest(self._threads, self._max_entries)
         return out
 
     def _load_threads(self, post_ids: list[int]) -> None:
@@ -209,13 +227,7 @@ class PostViews:
         self._threads.update(threads)
 
 
-def _evict(cache: dict[int, Any], max_entries: int) -> None:
-    """Drop the oldest entries (dicts keep insertion order) beyond `max_entries`."""
-    while len(cache) > max_entries:
-        del cache[next(iter(cache))]
-
-
-def _content(row: tuple[Any, ...], roots: dict[int, tuple[Any, ...]]) -> str:
+def _content(row: list[Any], roots: dict[int, list[Any]]) -> str:
     if row[2] is None:
         return row[3]
     root = roots[row[2]]

@@ -6,7 +6,9 @@ import sqlite3
 from typing import Any
 
 from oasis_des.platform.clock import Clock
+from oasis_des.platform.engagement import Engagement
 from oasis_des.platform.graph import SocialGraph
+from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.render import PostViews
 from oasis_des.platform.settings import PlatformSettings
 
@@ -30,6 +32,8 @@ class PlatformState:
     connection: sqlite3.Connection
     clock: Clock
     settings: PlatformSettings
+    posts: PostRows  # every write to `post` goes through it (post_rows.py)
+    engagement: Engagement  # likes, dislikes and reposts by user (engagement.py)
     views: PostViews  # rendered posts; handlers report what they change (render.py)
     social_graph: SocialGraph
     # Follow edges changed by the running action (follower, followee, +1/-1); the graph
@@ -38,25 +42,22 @@ class PlatformState:
     # Ids of signed-up users, kept in memory: every action checks its agent against it.
     _users: set[int]
 
-    def _post(self, post_id: int) -> tuple[int, int | None, str | None]:
-        """(author, original_post_id, quote_content) of a post, or fail with OASIS's text."""
-        row = self.connection.execute(
-            "SELECT user_id, original_post_id, quote_content FROM post WHERE post_id = ?",
-            (post_id,),
-        ).fetchone()
+    def _post(self, post_id: int) -> list[Any]:
+        """The post's row (columns of post_rows.COLUMNS), or fail with OASIS's text."""
+        row = self.posts.get(post_id)
         if row is None:
             raise ActionFailed("Post not found.")
         return row
 
     def _root(self, post_id: int) -> tuple[int, int]:
         """(root post id, root author): a repost is replaced by the post it points at."""
-        author, original, quote = self._post(post_id)
-        if original is not None and quote is None:
-            root_author = self.connection.execute(
-                "SELECT user_id FROM post WHERE post_id = ?", (original,)
-            ).fetchone()[0]
-            return original, root_author
-        return post_id, author
+        row = self._post(post_id)
+        original = row[2]
+        if original is not None and row[4] is None:
+            root = self.posts.get(original)
+            assert root is not None, "a repost's original post exists (foreign key)"
+            return original, root[1]
+        return post_id, row[1]
 
     def _user_exists(self, user_id: int) -> bool:
         return user_id in self._users

@@ -13,10 +13,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from oasis_des.platform.wal import WalCopier
 from oasis_des.resources import data_dir
 
 # How long a write waits for another connection's lock before giving up.
 BUSY_TIMEOUT_SECONDS = 5.0
+# SQLite's default: a commit that leaves this many pages in the log copies it to the file.
+_AUTOCHECKPOINT_PAGES = 1000
+# With the copier (wal.py), the writer copies the rest of the log after a commit, so that
+# it starts over, once it is longer than this (64 MiB of 4 KiB pages) or has this many
+# commits (the copier's count of frames lags behind when commits come fast).
+_WAL_MAX_FRAMES = 16384
+_WAL_MAX_STRETCHES = 8
 
 
 class StorageError(sqlite3.OperationalError):
@@ -62,6 +70,7 @@ class Store:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._savepoints = 0
+        self._wal: WalCopier | None = None
         try:
             self.connection = self._connect()
         except sqlite3.Error as exc:
@@ -126,7 +135,39 @@ class Store:
             self._savepoints -= 1
         conn.execute(f"RELEASE {name}")
 
+    def copy_wal_in_background(self) -> None:
+        """Leave copying the write-ahead log into the file to a thread (see wal.py); the
+        writer calls `committed()` after each commit. For runs that commit large batches."""
+        if self.path == ":memory:" or self._wal is not None:
+            return
+        self._wal = WalCopier(self.path, BUSY_TIMEOUT_SECONDS)
+        self._stretches = 0  # commits since the writer last copied the log itself
+        self.connection.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def committed(self) -> None:
+        """A transaction was committed: have the copier copy it."""
+        wal = self._wal
+        if wal is None:
+            return
+        if wal.failed:  # back to SQLite's own checkpoints, inside commits
+            self._stop_copier()
+            return
+        self._stretches += 1
+        if wal.frames > _WAL_MAX_FRAMES or self._stretches >= _WAL_MAX_STRETCHES:
+            wal.wait()  # then copy the rest now: the next write starts the log over
+            self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            wal.frames, self._stretches = 0, 0
+            return
+        wal.wake()
+
+    def _stop_copier(self) -> None:
+        if self._wal is not None:
+            self._wal.close()
+            self._wal = None
+            self.connection.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
+
     def close(self) -> None:
+        self._stop_copier()  # the last connection to close copies the rest of the log
         if self.connection.in_transaction:
             self.connection.execute("COMMIT")
         self.connection.close()

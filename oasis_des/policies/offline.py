@@ -21,7 +21,7 @@ from oasis_des.agents.population import Population
 from oasis_des.policies.base import Decision, Observation
 from oasis_des.policies.features import N_TOPICS, TOPICS, TOPIC_NAMES, features
 from oasis_des.policies.writing import write_post, write_reply
-from oasis_des.rng import keyed_uniform, stream
+from oasis_des.rng import KeyedStream, keyed_uniforms, stream
 
 POST_OPTIONS = ("like_post", "dislike_post", "repost", "quote_post", "create_comment",
                 "follow", "unfollow", "mute", "report_post")
@@ -109,8 +109,8 @@ class OfflinePolicy:
             return []
         feed = _Feed(batch)
         options = self._options(batch, feed)
-        u = np.array([keyed_uniform(self.seed, "offline-choice", o.agent_id, o.activation)
-                      for o in batch])
+        u = keyed_uniforms(self.seed, "offline-choice", feed.agents,
+                           np.array([o.activation for o in batch], dtype=np.int64))
         chosen = _segment_softmax_draw(options, len(batch), self.params.temperature, u)
         self._update_opinions(feed)
         out = []
@@ -163,7 +163,7 @@ class OfflinePolicy:
                 if name in self.allowed:
                     opts.add(name, feed.c_obs[keep], keep,
                              base[name] + sign * w["agreement"] * (gc[keep] - 0.5))
-        agents = np.array([o.agent_id for o in batch])
+        agents = feed.agents
         everyone = np.arange(len(batch))
         for name, value in (("create_post", w["verbosity"] * self.verbosity[agents]),
                             ("search_posts", np.zeros(len(batch))),
@@ -205,7 +205,8 @@ class OfflinePolicy:
             return Decision(action=name, args={"comment_id": target["comment_id"]})
         if name in ("do_nothing", "trend"):
             return Decision(action=name)
-        u = [keyed_uniform(self.seed, "offline-text", a, obs.activation, j) for j in range(5)]
+        text = KeyedStream(self.seed, "offline-text", a, obs.activation)
+        u = [text.at(j) for j in range(5)]
         if name == "quote_post":
             return Decision(action=name, args={"post_id": target["post_id"],
                                                "quote_content": write_reply(s, u)})
@@ -223,50 +224,55 @@ _CODE = {name: i for i, name in enumerate(OPTION_NAMES)}
 
 
 class _Feed:
-    """The posts (and their first comments) of a batch's observations, as flat arrays."""
+    """The posts (and their first comments) of a batch's observations, as flat arrays.
+
+    Built in one pass over the posts (a batch holds tens of thousands of them at scale).
+    """
 
     def __init__(self, batch: Sequence[Observation]) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.comments: list[dict[str, Any]] = []
-        obs, position, c_obs, c_pair = [], [], [], []
+        posts: list[dict[str, Any]] = []
+        comments: list[dict[str, Any]] = []
+        obs, position, c_obs, c_pair, c_author, c_sigma = [], [], [], [], [], []
+        topics, sigma, score, author, flags = [], [], [], [], []
         for i, o in enumerate(batch):
+            following, muted = o.following, o.muted
+            liked, disliked, reposted = o.liked, o.disliked, o.reposted
             for j, post in enumerate(o.posts):
-                pair = len(self.posts)
-                self.posts.append(post)
+                pair = len(posts)
+                posts.append(post)
                 obs.append(i)
                 position.append(j)
+                topic, stance = features(post["content"])
+                topics.append(topic)
+                sigma.append(stance)
+                score.append(post["score"] if "score" in post
+                             else post.get("num_likes", 0) - post.get("num_dislikes", 0))
+                user, pid = post["user_id"], post["post_id"]
+                author.append(user)
+                flags.append((user in following, user in muted, pid in liked,
+                              pid in disliked, pid in reposted))
                 for comment in post.get("comments", ())[:3]:
-                    self.comments.append(comment)
+                    comments.append(comment)
                     c_obs.append(i)
                     c_pair.append(pair)
+                    c_author.append(comment["user_id"])
+                    c_sigma.append(features(comment["content"])[1])
+        self.posts, self.comments = posts, comments
         self.obs = np.array(obs, dtype=np.int64)
         self.position = np.array(position, dtype=np.int64)
-        agents = np.array([o.agent_id for o in batch], dtype=np.int64)
-        self.agent = agents[self.obs]
-        feats = [features(p["content"]) for p in self.posts]
-        self.topic = np.array([f[0] for f in feats]).reshape(len(feats), N_TOPICS)
-        self.sigma = np.array([f[1] for f in feats], dtype=np.float64)
-        self.score = np.array(
-            [p.get("score", p.get("num_likes", 0) - p.get("num_dislikes", 0)) for p in self.posts],
-            dtype=np.float64,
-        )
-        self.author = np.array([p["user_id"] for p in self.posts], dtype=np.int64)
-        self.following = np.array(
-            [p["user_id"] in batch[i].following for p, i in zip(self.posts, obs)], dtype=bool
-        )
-        self.muted = np.array(
-            [p["user_id"] in batch[i].muted for p, i in zip(self.posts, obs)], dtype=bool
-        )
-        self.done = {
-            name: np.array([p["post_id"] in getattr(batch[i], field) for p, i in zip(self.posts, obs)],
-                           dtype=bool)
-            for name, field in (("like_post", "liked"), ("dislike_post", "disliked"),
-                                ("repost", "reposted"))
-        }
+        self.agents = np.array([o.agent_id for o in batch], dtype=np.int64)
+        self.agent = self.agents[self.obs]
+        self.topic = np.array(topics).reshape(len(posts), N_TOPICS)
+        self.sigma = np.array(sigma, dtype=np.float64)
+        self.score = np.array(score, dtype=np.float64)
+        self.author = np.array(author, dtype=np.int64)
+        marks = np.array(flags, dtype=bool).reshape(len(posts), 5)
+        self.following, self.muted = marks[:, 0], marks[:, 1]
+        self.done = {"like_post": marks[:, 2], "dislike_post": marks[:, 3], "repost": marks[:, 4]}
         self.c_obs = np.array(c_obs, dtype=np.int64)
         self.c_pair = np.array(c_pair, dtype=np.int64)
-        self.c_sigma = np.array([features(c["content"])[1] for c in self.comments])
-        self.c_author = np.array([c["user_id"] for c in self.comments], dtype=np.int64)
+        self.c_sigma = np.array(c_sigma, dtype=np.float64)
+        self.c_author = np.array(c_author, dtype=np.int64)
 
     def target(self, name: str, index: int) -> Any:
         """What an option acts on: a post, an author id, a comment, or nothing."""

@@ -7,48 +7,32 @@ from oasis_des.platform.state import ActionFailed, Outcome, PlatformState
 
 class PostActions(PlatformState):
     def _act_create_post(self, uid: int, content: str) -> Outcome:
-        pid = self._insert(
-            "INSERT INTO post (user_id, content, created_at) VALUES (?, ?, ?)",
-            (uid, content, self._stamp()),
-        )
+        pid = self.posts.insert(uid, content, self._stamp())
+        self.views.created(pid)
         return {"post_id": pid}, {"content": content, "post_id": pid}
 
     def _act_repost(self, uid: int, post_id: int) -> Outcome:
         root, _ = self._root(post_id)
         # Only the user's own reposts block a repost; an earlier quote does not (fix).
-        dup = self.connection.execute(
-            "SELECT 1 FROM post WHERE original_post_id = ? AND user_id = ? "
-            "AND quote_content IS NULL",
-            (root, uid),
-        ).fetchone()
-        if dup is not None:
+        if self.engagement.has("repost", uid, root):
             raise ActionFailed("Repost record already exists.")
-        new_id = self._insert(
-            "INSERT INTO post (user_id, original_post_id, content, created_at) "
-            "VALUES (?, ?, '', ?)",
-            (uid, root, self._stamp()),
-        )
+        new_id = self.posts.insert(uid, "", self._stamp(), original_post_id=root)
+        self.engagement.add("repost", uid, root)
         self._add_share(root)
         return {"post_id": new_id}, {"reposted_id": post_id, "new_post_id": new_id}
 
     def _act_quote_post(self, uid: int, post_id: int, quote_content: str) -> Outcome:
-        _, original, _ = self._post(post_id)
+        original = self._post(post_id)[2]
         target = post_id if original is None else original
-        content = self.connection.execute(
-            "SELECT content FROM post WHERE post_id = ?", (target,)
-        ).fetchone()[0]
-        new_id = self._insert(
-            "INSERT INTO post (user_id, original_post_id, content, quote_content, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (uid, target, content, quote_content, self._stamp()),
-        )
+        content = self._post(target)[3]
+        new_id = self.posts.insert(uid, content, self._stamp(), original_post_id=target,
+                                   quote_content=quote_content)
+        self.views.created(new_id)
         self._add_share(target)
         return {"post_id": new_id}, {"quoted_id": post_id, "new_post_id": new_id}
 
     def _add_share(self, post_id: int) -> None:
-        self.connection.execute(
-            "UPDATE post SET num_shares = num_shares + 1 WHERE post_id = ?", (post_id,)
-        )
+        self.posts.add(post_id, "num_shares", 1)
         self.views.changed(post_id)
 
     def _act_create_comment(self, uid: int, post_id: int, content: str) -> Outcome:
@@ -72,8 +56,6 @@ class PostActions(PlatformState):
             "VALUES (?, ?, ?, ?)",
             (uid, post_id, report_reason, self._stamp()),
         )
-        self.connection.execute(
-            "UPDATE post SET num_reports = num_reports + 1 WHERE post_id = ?", (post_id,)
-        )
+        self.posts.add(post_id, "num_reports", 1)
         self.views.changed(post_id)
         return {"report_id": rid}, {"post_id": post_id, "report_id": rid}

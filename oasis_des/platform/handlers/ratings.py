@@ -94,12 +94,16 @@ class RatingActions(PlatformState):
     def _rate(self, kind: Rating, uid: int, target_id: int) -> Outcome:
         target, author, shown_on = self._target(kind, target_id, must_exist=True)
         conn = self.connection
-        if conn.execute(kind.exists_sql, (target, uid)).fetchone() is not None:
+        on_post = kind.target == "post"
+        if (self.engagement.has(kind.table, uid, target) if on_post
+                else conn.execute(kind.exists_sql, (target, uid)).fetchone() is not None):
             raise ActionFailed(kind.exists_error)
         if not self.settings.allow_self_rating and author == uid:
             raise ActionFailed(f"Users are not allowed to like/dislike their own {kind.target}s.")
         cur = conn.execute(kind.insert_sql, (uid, target, self._stamp()))
         rid = cur.lastrowid
+        if on_post:
+            self.engagement.add(kind.table, uid, target)
         self._count(kind, target, 1, shown_on)
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
 
@@ -110,17 +114,19 @@ class RatingActions(PlatformState):
             raise ActionFailed(kind.missing_error)
         rid = row[0]
         self.connection.execute(kind.delete_sql, (rid,))
+        if kind.target == "post":
+            self.engagement.remove(kind.table, uid, target)
         self._count(kind, target, -1, shown_on)
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
 
     def _count(self, kind: Rating, target: int, delta: int, shown_on: int | None) -> None:
-        self.connection.execute(kind.count_sql, (delta, target))
-        if shown_on is None:
+        if kind.target == "post":
+            self.posts.add(target, kind.counter, delta)
+            self.views.changed(target)
             return
-        if kind.target == "comment":
+        self.connection.execute(kind.count_sql, (delta, target))
+        if shown_on is not None:
             self.views.comment_changed(shown_on, target)
-        else:
-            self.views.changed(shown_on)
 
     def _act_like_post(self, uid: int, post_id: int) -> Outcome:
         return self._rate(LIKE, uid, post_id)

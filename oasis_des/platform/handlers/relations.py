@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.platform.state import ActionFailed, Outcome, PlatformState
 
 
 class RelationActions(PlatformState):
+    feed_index: FeedIndex
+
     def _check_other_user(self, uid: int, other: int, verb: str) -> None:
         if other == uid:
             raise ActionFailed(f"Users cannot {verb} themselves.")
@@ -59,6 +62,7 @@ class RelationActions(PlatformState):
             "INSERT INTO mute (muter_id, mutee_id, created_at) VALUES (?, ?, ?)",
             (uid, mutee_id, self._stamp()),
         )
+        self.feed_index.mute_changed(uid, mutee_id, +1)
         return {"mute_id": mid}, {"mutee_id": mutee_id}
 
     def _act_unmute(self, uid: int, mutee_id: int) -> Outcome:
@@ -68,4 +72,5 @@ class RelationActions(PlatformState):
         if row is None:
             raise ActionFailed("No mute record exists.")
         self.connection.execute("DELETE FROM mute WHERE mute_id = ?", (row[0],))
+        self.feed_index.mute_changed(uid, mutee_id, -1)
         return {"mute_id": row[0]}, {"mutee_id": mutee_id}

@@ -18,7 +18,7 @@ on a user's first refresh, never for the whole population up front.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from oasis_des.platform.actions import INT64_MAX, ActionType
+from oasis_des.platform.bounded import trim_oldest
 from oasis_des.platform.recsys.embedders import Embedder, embedder_factory, normalise
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ EMBED_BATCH = 8192
 COARSE_DIM = 64
 # Profile vectors kept (the oldest are dropped, and recomputed if needed again).
 PROFILE_CACHE = 100_000
+# Users whose follows and mutes are held (the oldest are dropped, and read again if needed).
+RELATIONS_CACHE = 200_000
 # Liked, reposted or quoted posts remembered per user (OASIS's like history keeps 5).
 ENGAGEMENT_MEMORY = 5
 
@@ -104,8 +107,9 @@ class FeedIndex:
         self._profiles: OrderedDict[int, np.ndarray] = OrderedDict()
         self._coarse_profiles: OrderedDict[int, np.ndarray] = OrderedDict()
         self._engaged: dict[int, list[int]] = {}
-        self._relations_key: tuple[int, int] | None = None
         self._relations: dict[int, tuple[list[int], set[int]]] = {}
+        self._in_network: dict[int, np.ndarray] = {}
+        self._in_network_at = -1  # the last_post they were read at
         self._feeds: dict[int, tuple[float, list[int]]] = {}
 
     @property
@@ -172,17 +176,19 @@ class FeedIndex:
         self.likes = np.concatenate([self.likes, np.zeros(new - size, np.int64)])
 
     def posts_by(self, authors: Iterable[int], first_id: int) -> np.ndarray:
-        """Post ids >= first_id written by any of `authors`."""
-        parts = []
+        """Post ids >= first_id written by any of `authors` (author by author, each in id
+        order). Gathered into one typed array: a numpy array per author cost more than
+        the lookups."""
+        found = array("q")
+        by_author = self._by_author
         for a in authors:
-            posts = self._by_author.get(a)
+            posts = by_author.get(a)
             if posts:
-                at = bisect_left(posts, first_id)
-                if at < len(posts):
-                    parts.append(np.array(posts[at:], dtype=np.int64))
-        if not parts:
-            return np.zeros(0, dtype=np.int64)
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+                if posts[0] >= first_id:
+                    found.extend(posts)
+                elif posts[-1] >= first_id:
+                    found.extend(posts[bisect_left(posts, first_id):])
+        return np.frombuffer(found, dtype=np.int64) if found else np.zeros(0, dtype=np.int64)
 
     def visible(self, post_ids: list[int], muted: set[int]) -> list[int]:
         """The posts whose authors are not muted."""
@@ -206,8 +212,15 @@ class FeedIndex:
                 elif pid in self._engaged.get(uid, ()):
                     self._engaged[uid].remove(pid)
 
-    def follow_changed(self, followee: int, delta: int) -> None:
-        """`followee` gained (+1) or lost (-1) a follower."""
+    def follow_changed(self, follower: int, followee: int, delta: int) -> None:
+        """`follower` followed (+1) or unfollowed (-1) `followee`."""
+        self._in_network.pop(follower, None)
+        held = self._relations.get(follower)
+        if held is not None:
+            if delta > 0:
+                insort(held[0], followee)
+            else:
+                held[0].remove(followee)
         if self._followers is None:
             return  # not loaded yet: it will be read from the table
         self._grow_users(followee)
@@ -252,32 +265,54 @@ class FeedIndex:
         self.fan = np.concatenate([self.fan, np.ones(new - size, np.float32)])
 
     def relations(self, uid: int) -> tuple[list[int], set[int]]:
-        """(users `uid` follows, users `uid` has muted): two indexed lookups, memoised until
-        the content changes (a refresh, its ranking with the tick's other users and the
-        agent's observation all ask)."""
-        key = (self._platform.content_version, self.epoch)
-        if key != self._relations_key:
-            self._relations_key = key
-            self._relations.clear()
+        """(users `uid` follows, in id order; users `uid` has muted): two indexed lookups on
+        a user's first refresh, then kept current by `follow_changed` and `mute_changed`
+        (a refresh, its ranking and the agent's observation all ask). Do not modify them."""
         found = self._relations.get(uid)
         if found is None:
             conn = self._conn
             followees = [
                 r[0]
-                for r in conn.execute("SELECT followee_id FROM follow WHERE follower_id = ?", (uid,))
+                for r in conn.execute("SELECT followee_id FROM follow WHERE follower_id = ? "
+                                      "ORDER BY followee_id", (uid,))
             ]
             muted = {
                 r[0] for r in conn.execute("SELECT mutee_id FROM mute WHERE muter_id = ?", (uid,))
             }
             found = self._relations[uid] = (followees, muted)
+            trim_oldest(self._relations, RELATIONS_CACHE)
+        return found
+
+    def mute_changed(self, muter: int, mutee: int, delta: int) -> None:
+        """`muter` muted (+1) or unmuted (-1) `mutee`."""
+        self._in_network.pop(muter, None)
+        held = self._relations.get(muter)
+        if held is not None:
+            if delta > 0:
+                held[1].add(mutee)
+            else:
+                held[1].discard(mutee)
+
+    def in_network(self, uid: int) -> np.ndarray:
+        """Window posts of the users `uid` follows and has not muted (read-only), kept until
+        a post is added or `uid` follows, unfollows, mutes or unmutes: a stepped tick's
+        ranking excludes them and the refresh that follows shows the most liked."""
+        if self._in_network_at != self.last_post:
+            self._in_network.clear()
+            self._in_network_at = self.last_post
+        found = self._in_network.get(uid)
+        if found is None:
+            followees, muted = self.relations(uid)
+            found = self.posts_by([f for f in followees if f not in muted], self.window_start)
+            found.flags.writeable = False
+            self._in_network[uid] = found
         return found
 
     def followee_posts(self, uid: int, limit: int) -> list[int]:
         """The most liked window posts of the users `uid` follows and has not muted
         (ties: older first, as OASIS's query returns them)."""
         self.sync()
-        followees, muted = self.relations(uid)
-        ids = self.posts_by([f for f in followees if f not in muted], self.window_start)
+        ids = self.in_network(uid)
         if not len(ids) or limit <= 0:
             return []
         order = np.lexsort((ids, -self.likes[ids]))[:limit]

@@ -29,5 +29,6 @@ class TwitterRecommender(RankedRecommender):
 
     def excluded(self, user_id: int) -> np.ndarray:
         index = self._index
-        followees, muted = index.relations(user_id)
-        return index.posts_by([user_id, *followees, *muted], index.window_start)
+        _, muted = index.relations(user_id)
+        own = index.posts_by([user_id, *muted], index.window_start)
+        return np.concatenate((own, index.in_network(user_id)))

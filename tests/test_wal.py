@@ -1,0 +1,69 @@
+"""Copying the write-ahead log on a background thread keeps every committed row."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from oasis_des.platform import store as store_module
+from oasis_des.platform.store import Store
+
+
+def _write(store: Store, rows: range) -> None:
+    conn = store.connection
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO run_meta (key, value) VALUES (?, ?)",
+                     [(f"k{i}", "x" * 5000) for i in rows])
+    conn.execute("COMMIT")
+    store.committed()
+
+
+def test_rows_committed_while_the_copier_runs_are_all_in_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "run.db"
+    store = Store(db)
+    store.copy_wal_in_background()
+    assert store.connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    for start in range(0, 3000, 500):
+        _write(store, range(start, start + 500))
+    store.close()
+    assert not Path(f"{db}-wal").exists()  # the last connection copied the rest
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT COUNT(*) FROM run_meta WHERE key LIKE 'k%'").fetchone() == (3000,)
+
+
+def test_the_log_starts_over_every_few_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every third commit the writer copies the rest of the log itself, so the log file
+    never holds much more than three of the twelve stretches written (~2.5 MB each)."""
+    monkeypatch.setattr(store_module, "_WAL_MAX_STRETCHES", 3)
+    db = tmp_path / "run.db"
+    store = Store(db)
+    store.copy_wal_in_background()
+    for start in range(0, 6000, 500):
+        _write(store, range(start, start + 500))
+    assert Path(f"{db}-wal").stat().st_size < 4.5 * 500 * 5000
+    store.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM run_meta WHERE key LIKE 'k%'").fetchone() == (6000,)
+
+
+def test_a_failed_copier_hands_checkpoints_back_to_the_writer(tmp_path: Path) -> None:
+    store = Store(tmp_path / "run.db")
+    store.copy_wal_in_background()
+    store._wal.failed = True  # as after a full disk on the copier's connection
+    _write(store, range(10))
+    assert store._wal is None
+    assert store.connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    store.close()
+
+
+def test_in_memory_databases_have_no_copier() -> None:
+    store = Store(":memory:")
+    store.copy_wal_in_background()
+    _write(store, range(3))
+    assert store._wal is None
+    store.close()
