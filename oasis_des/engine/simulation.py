@@ -21,21 +21,27 @@ import simpy
 
 from oasis_des import __version__
 from oasis_des.agents.population import Population
-from oasis_des.agents.selection import group_masks
-from oasis_des.engine import schedule
-from oasis_des.engine import checkpoint
+from oasis_des.engine import checkpoint, schedule
 from oasis_des.engine.agenda import Agenda, Kind
 from oasis_des.engine.config import Config, ConfigError, build_config
 from oasis_des.engine.digest import table_digest
 from oasis_des.engine.gateway import Gateway, GatewayStats
 from oasis_des.engine.runlock import RunLock
+from oasis_des.engine.scripted import ScriptedAction
+from oasis_des.engine.setup import (
+    agent_activity,
+    load_policy,
+    load_population,
+    load_script,
+    open_platform,
+    prepare_output,
+    sign_up,
+)
 from oasis_des.engine.threads import blas_threads
-from oasis_des.engine.scripted import ScriptedAction, read_script
 from oasis_des.llm.interview import Interviews
 from oasis_des.llm.session import LLMSession
 from oasis_des.llm.usage import LLMUsage
-from oasis_des.platform.actions import ActionType, shorten
-from oasis_des.platform.platform import Platform
+from oasis_des.platform.actions import ActionType
 from oasis_des.platform.store import StorageError, storage_error
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
 from oasis_des.policies.router import PolicyRouter, policy_for
@@ -116,18 +122,18 @@ class Simulation:
         self.duration = t.duration
         resuming = _checkpoint is not None
         # Everything that can fail on user input happens before the output file exists.
-        self.population = population if population is not None else _load_population(config)
+        self.population = population if population is not None else load_population(config)
         # LLM policies share the record/replay cache and the usage log (llm/session.py).
         self.llm = llm if llm is not None else LLMSession.open(
             config.llm.cache, config.llm.cache_mode,
             remember_interviews=config.llm.remember_interviews,
         )
-        self.policy = policy if policy is not None else _load_policy(
+        self.policy = policy if policy is not None else load_policy(
             config, self.population, self.llm
         )
         start = datetime.fromisoformat(t.start_time)
         self.profile = schedule.ActivityProfile(
-            _activity(config, self.population), start.hour + start.minute / 60.0
+            agent_activity(config, self.population), start.hour + start.minute / 60.0
         )
         self._ticks = schedule.TickModel(self.profile, tick=t.tick, seed=config.seed)
         self._clock = self._activation_clock()
@@ -135,19 +141,19 @@ class Simulation:
             schedule.read_activation_csv(config.activation.csv, len(self.population))
             if t.mode == "continuous" and config.activation.model == "csv" else []
         )
-        script = script if script is not None or resuming else _load_script(
+        script = script if script is not None or resuming else load_script(
             config, len(self.population))
         if not resuming:  # settings the platform refuses (a plugin that cannot be loaded)
-            _platform(config, ":memory:").close()  # leave no output file behind
+            open_platform(config, ":memory:").close()  # leave no output file behind
         self.db_path = (
             config.output.path if resuming
-            else _prepare_output(config.output.path, config.output.overwrite, self._take_lock)
+            else prepare_output(config.output.path, config.output.overwrite, self._take_lock)
         )
         self.env = simpy.Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
-        self.platform = _platform(config, self.db_path)
+        self.platform = open_platform(config, self.db_path)
         if not resuming:  # the config first: a run killed while signing up can restart
             self._write_meta()
-            _sign_up(self.platform, self.population, config.population.trace_sign_ups)
+            sign_up(self.platform, self.population, config.population.trace_sign_ups)
         self.gateway = Gateway(
             self.policy,
             max_batch=config.gateway.max_batch,
@@ -584,99 +590,6 @@ class Simulation:
                 "INSERT OR REPLACE INTO run_meta (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()],
             )
-
-
-def _platform(config: Config, db_path: str) -> Platform:
-    """The run's platform, over the database at `db_path`."""
-    t = config.time
-    return Platform(
-        db_path,
-        config.platform.kind,
-        tick=t.tick if t.mode == "stepped" else 1.0,
-        start_time=datetime.fromisoformat(t.start_time),
-        k=t.k,
-        seed=config.seed,
-        **config.platform.settings,
-    )
-
-
-def _prepare_output(path: str, overwrite: bool, lock: Callable[[str], None]) -> str:
-    """Make room for a new run database at `path`: refuse an existing file (any file, ours
-    or not) unless `overwrite`, then `lock` the path (the file may be a running run's) and
-    remove the file with its WAL; never touch a directory."""
-    if path == ":memory:":
-        return path
-    out = Path(path)
-    try:
-        exists, is_dir = out.exists(), out.is_dir()
-    except OSError as exc:  # e.g. a name too long for the file system
-        raise StorageError(f"Cannot create output database {shorten(path)}: {exc.strerror}.") \
-            from None
-    if is_dir:
-        raise ValueError(f"Output database {out} is a directory; give a file path.")
-    if exists and not overwrite:
-        raise FileExistsError(
-            f"Output database {out} already exists; choose another path or allow overwriting "
-            "(--overwrite, or output.overwrite = true)."
-        )
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        lock(str(out))
-        if exists:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{out}{suffix}").unlink(missing_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise StorageError(
-            f"Cannot create output database {out}: a file stands where a directory should be."
-        ) from None
-    except OSError as exc:  # permissions, a read-only disk
-        raise StorageError(f"Cannot create output database {out}: {exc.strerror}.") from None
-    return str(out)
-
-
-def _activity(config: Config, population: Population) -> np.ndarray:
-    """Activations per hour of each agent at each hour: its group's, else `activation.rate`
-    (poisson and bursty models), else its persona's."""
-    cfg = config.activation
-    groups = cfg.groups
-    activity = np.array(population.activity, dtype=np.float64)
-    if cfg.rate and cfg.model in ("poisson", "bursty"):
-        activity[:] = cfg.rate
-    elif not groups:
-        return population.activity
-    masks = group_masks(groups, len(population), seed=config.seed, purpose="activation-group",
-                        key="activation.groups")
-    for group, mask in zip(groups, masks):
-        # p per tick is the Poisson rate -ln(1 - p) / tick (exactly p in stepped mode).
-        activity[mask] = group.rate or -np.log1p(-group.tick_probability) * 60.0 / config.time.tick
-    return activity
-
-
-def _load_population(config: Config) -> Population:
-    from oasis_des.agents.loaders import load_population
-    from oasis_des.agents.synthetic import generate_population
-
-    if config.population.personas:
-        return load_population(config.population.personas, seed=config.seed)
-    return generate_population(config.population.agents, seed=config.seed, kind=config.platform.kind)
-
-
-def _sign_up(platform: Platform, population: Population, trace: bool) -> None:
-    from oasis_des.agents.signup import sign_up_population
-
-    sign_up_population(platform, population, trace_sign_ups=trace)
-
-
-def _load_policy(
-    config: Config, population: Population, session: LLMSession
-) -> BatchPolicy | AsyncPolicy | PolicyRouter:
-    from oasis_des.policies.router import build_policy
-
-    return build_policy(config, population, session)
-
-
-def _load_script(config: Config, agents: int) -> list[ScriptedAction]:
-    return read_script(config.script.file, agents) if config.script.file else []
 
 
 def _policies(policy: Any) -> list[Any]:

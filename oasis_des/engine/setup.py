@@ -1,0 +1,118 @@
+"""Building a run's parts from its config: the output file, the platform, the population,
+the policy, the script and each agent's activity (what `Simulation` puts together)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from oasis_des.agents.population import Population
+from oasis_des.agents.selection import group_masks
+from oasis_des.engine.config import Config
+from oasis_des.engine.scripted import ScriptedAction, read_script
+from oasis_des.llm.session import LLMSession
+from oasis_des.platform.actions import shorten
+from oasis_des.platform.platform import Platform
+from oasis_des.platform.store import StorageError
+from oasis_des.policies.base import AsyncPolicy, BatchPolicy
+from oasis_des.policies.router import PolicyRouter
+
+
+def open_platform(config: Config, db_path: str) -> Platform:
+    """The run's platform, over the database at `db_path`."""
+    t = config.time
+    return Platform(
+        db_path,
+        config.platform.kind,
+        tick=t.tick if t.mode == "stepped" else 1.0,
+        start_time=datetime.fromisoformat(t.start_time),
+        k=t.k,
+        seed=config.seed,
+        **config.platform.settings,
+    )
+
+
+def prepare_output(path: str, overwrite: bool, lock: Callable[[str], None]) -> str:
+    """Make room for a new run database at `path`: refuse an existing file (any file, ours
+    or not) unless `overwrite`, then `lock` the path (the file may be a running run's) and
+    remove the file with its WAL; never touch a directory."""
+    if path == ":memory:":
+        return path
+    out = Path(path)
+    try:
+        exists, is_dir = out.exists(), out.is_dir()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise StorageError(f"Cannot create output database {shorten(path)}: {exc.strerror}.") \
+            from None
+    if is_dir:
+        raise ValueError(f"Output database {out} is a directory; give a file path.")
+    if exists and not overwrite:
+        raise FileExistsError(
+            f"Output database {out} already exists; choose another path or allow overwriting "
+            "(--overwrite, or output.overwrite = true)."
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lock(str(out))
+        if exists:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{out}{suffix}").unlink(missing_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StorageError(
+            f"Cannot create output database {out}: a file stands where a directory should be."
+        ) from None
+    except OSError as exc:  # permissions, a read-only disk
+        raise StorageError(f"Cannot create output database {out}: {exc.strerror}.") from None
+    return str(out)
+
+
+def agent_activity(config: Config, population: Population) -> np.ndarray:
+    """Activations per hour of each agent at each hour: its group's, else `activation.rate`
+    (poisson and bursty models), else its persona's."""
+    cfg = config.activation
+    groups = cfg.groups
+    activity = np.array(population.activity, dtype=np.float64)
+    if cfg.rate and cfg.model in ("poisson", "bursty"):
+        activity[:] = cfg.rate
+    elif not groups:
+        return population.activity
+    masks = group_masks(groups, len(population), seed=config.seed, purpose="activation-group",
+                        key="activation.groups")
+    for group, mask in zip(groups, masks):
+        # p per tick is the Poisson rate -ln(1 - p) / tick (exactly p in stepped mode).
+        activity[mask] = group.rate or -np.log1p(-group.tick_probability) * 60.0 / config.time.tick
+    return activity
+
+
+def load_population(config: Config) -> Population:
+    """The configured persona file, else a synthetic population of `population.agents`."""
+    from oasis_des.agents.loaders import load_population as load_file
+    from oasis_des.agents.synthetic import generate_population
+
+    if config.population.personas:
+        return load_file(config.population.personas, seed=config.seed)
+    return generate_population(config.population.agents, seed=config.seed, kind=config.platform.kind)
+
+
+def sign_up(platform: Platform, population: Population, trace: bool) -> None:
+    """Sign the whole population up in bulk (with a trace row each if `trace`)."""
+    from oasis_des.agents.signup import sign_up_population
+
+    sign_up_population(platform, population, trace_sign_ups=trace)
+
+
+def load_policy(
+    config: Config, population: Population, session: LLMSession
+) -> BatchPolicy | AsyncPolicy | PolicyRouter:
+    """The run's policy: one profile for everyone, or a router over agent groups."""
+    from oasis_des.policies.router import build_policy
+
+    return build_policy(config, population, session)
+
+
+def load_script(config: Config, agents: int) -> list[ScriptedAction]:
+    """The scripted actions of `script.file`, if any."""
+    return read_script(config.script.file, agents) if config.script.file else []
