@@ -101,10 +101,10 @@ def expected_activations(config: Config, population: Population) -> np.ndarray:
 
 def estimate(config: Config, population: Population | None = None) -> list[ProfileEstimate]:
     """Predicted tokens and cost per LLM profile of a run (empty when no agent uses an LLM)."""
-    from oasis_des.engine.simulation import _load_population
+    from oasis_des.engine.setup import load_population
     from oasis_des.policies.router import build_policy
 
-    population = population if population is not None else _load_population(config)
+    population = population if population is not None else load_population(config)
     session = LLMSession()
     policy = build_policy(config, population, session)
     if isinstance(policy, PolicyRouter):

@@ -136,14 +136,14 @@ def interview_database(
     session: LLMSession,
 ) -> list[Answer]:
     """Ask agents of a finished run; answers are appended to its trace (and llm_call)."""
-    from oasis_des.engine.simulation import _load_population
+    from oasis_des.engine.setup import load_population
     from oasis_des.platform.platform import Platform
     from oasis_des.policies.profiles import load_policy
     from oasis_des.policies.router import build_policy
 
     meta = _run_meta(db_path)
     config = Config().override(**meta["config"])
-    population = _load_population(config)
+    population = load_population(config)
     kind, seed = config.platform.kind, config.seed
     for agent in agents:
         if not 0 <= agent < len(population):
