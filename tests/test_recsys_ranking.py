@@ -28,7 +28,7 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
     monkeypatch.setattr(ranking, "FIRST_CHUNK", 16)  # many chunks, early and late stops
     monkeypatch.setattr(ranking, "SUB_CHUNK", 7)  # chunks scored in blocks
     monkeypatch.setattr(ranking, "SCORE_BUDGET", 0)
-    monkeypatch.setattr(ranking, "GATHER_USERS", 8 * (seed % 2))  # both ways of scoring
+    gather = 8 * (seed % 2)  # both ways of scoring: whole window (settled) or chunks
     # blocks merged by their entrants only, or whole
     monkeypatch.setattr(ranking._Entrants, "DENSE_SHARE", (1.0, -1.0)[seed // 3])
     rng = np.random.default_rng(seed)
@@ -43,13 +43,12 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
     hidden = [rng.choice(n, int(rng.integers(0, n // 2 + 1)), replace=False) for _ in range(users)]
     order = np.argpartition(-weights, ranking._chunk_starts(n))
     scratch = np.full(n, -1, dtype=np.int64)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
 
     def scan(queries: np.ndarray, hidden: list[np.ndarray], keep: int, k: int,
-             settle: bool = False) -> list:
+             gather: int = gather) -> list:
+        monkeypatch.setattr(ranking, "GATHER_USERS", gather)
         best = ranking._threshold_scan(vectors, weights, order, queries, hidden, keep, k,
-                                       scratch, rank if settle else None)
+                                       scratch)
         return [r.tolist() for r in best.rows()]
 
     for keep, k in ((3, 3), (12, 12), (12, 2)):
@@ -58,7 +57,9 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
             alone = scan(queries[u : u + 1], [hidden[u]], keep, k)[0]
             assert together[u] == alone
             # settled at once from the whole window's scores: what the chunks keep
-            assert scan(queries[u : u + 1], [hidden[u]], keep, k, settle=True)[0] == alone
+            chunked, settled = (scan(queries[u : u + 1], [hidden[u]], keep, k, g)[0]
+                                for g in (0, 1))
+            assert settled == chunked == alone
             expected = brute_force(vectors, weights, queries[u], hidden[u], keep)
             assert together[u][:k] == expected[:k]
         assert (scratch == -1).all()

@@ -278,8 +278,8 @@ def _threshold_scan(
     Rows are scored in `order` (decreasing weight), a chunk at a time for all queries
     still scanning; a query stops once its k-th best beats what the next row could
     score. `position` is scratch space of at least len(order) entries, all -1 (and left
-    so). With `rank` (each row's place in `order`), queries that score the whole window
-    are settled at once (`_settle`).
+    so). Up to GATHER_USERS queries score the whole window and are settled at once
+    (`_settle`); `rank` is each row's place in `order`, if known.
     """
     b, n = len(queries), len(order)
     best = _Best(b, keep)
@@ -287,25 +287,23 @@ def _threshold_scan(
     hidden_rows = np.concatenate(hidden) if b else np.zeros(0, dtype=np.int64)
     active = np.arange(b)
     starts = _chunk_starts(n) + [n]
-    # A few queries score the whole window in place once (gathering rows would copy their
-    # vectors); many share gathered chunks, scored a block of rows at a time.
-    whole = None
+    # A few queries score the whole window once (gathering rows would copy their vectors)
+    # and are settled from it; many share gathered chunks, scored a block of rows at a time.
     if b <= GATHER_USERS:
         whole = _scores(queries, vectors)
         np.maximum(whole, 0.0, out=whole)
         whole += SIM_FLOOR
         whole *= weights
         whole[hidden_of, hidden_rows] = -1.0
-        if rank is not None:
-            _settle(best, whole, weights, order, rank, starts[1:-1], k)
-            return best
+        if rank is None:
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n)
+        _settle(best, whole, weights, order, rank, starts[1:-1], k)
+        return best
     for start, end in zip(starts, starts[1:]):
         step = max(SUB_CHUNK, SCORE_BUDGET // len(active))
         for first in range(start, end, step):
             rows = order[first : min(first + step, end)]
-            if whole is not None:
-                best.add(active, (whole if len(active) == b else whole[active])[:, rows], rows)
-                continue
             s = _scores(queries[active], vectors[rows])
             np.maximum(s, 0.0, out=s)
             s += SIM_FLOOR
@@ -419,8 +417,8 @@ class _Entrants:
 
     @classmethod
     def of(cls, s: np.ndarray, floor: np.ndarray, rows: np.ndarray) -> _Entrants | None:
-        """Entrants of block `s` (one line per query, over `rows`): scores above `floor`
-        (per query; hidden posts score -1 and never enter); None when they are many."""
+        """Entrants of block `s` (one line per query, over `rows`): scores at or above
+        `floor` (per query; hidden posts score -1 and never enter); None when they are many."""
         enter = s >= np.maximum(floor, 0.0)[:, None]
         total = int(np.count_nonzero(enter))
         if total > cls.DENSE_SHARE * s.size:
