@@ -43,12 +43,14 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
     hidden = [rng.choice(n, int(rng.integers(0, n // 2 + 1)), replace=False) for _ in range(users)]
     order = np.argpartition(-weights, ranking._chunk_starts(n))
     scratch = np.full(n, -1, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
 
     def scan(queries: np.ndarray, hidden: list[np.ndarray], keep: int, k: int,
              gather: int = gather) -> list:
         monkeypatch.setattr(ranking, "GATHER_USERS", gather)
         best = ranking._threshold_scan(vectors, weights, order, queries, hidden, keep, k,
-                                       scratch)
+                                       scratch, rank)
         return [r.tolist() for r in best.rows()]
 
     for keep, k in ((3, 3), (12, 12), (12, 2)):

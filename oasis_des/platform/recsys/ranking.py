@@ -121,7 +121,8 @@ class WindowRanker:
         return self._sorted
 
     def _ranks(self) -> np.ndarray:
-        """Each window row's place in the scan order (of the last `_order`)."""
+        """Each window row's place in the scan order (of the last `_order`), once per
+        order like it."""
         if self._rank_key != self._order_key:
             n = len(self._sorted)
             self._rank = np.empty(n, dtype=np.int64)
@@ -159,7 +160,7 @@ class WindowRanker:
         queries = np.asarray(queries, dtype=np.float32)
         if len(self._position) < n:
             self._position = np.full(2 * n, -1, dtype=np.int64)
-        rank = self._ranks() if len(queries) <= GATHER_USERS else None
+        rank = self._ranks()
         if coarse is full or n <= EXACT_ROWS:
             best = _threshold_scan(full, weights, order, queries, hidden, k, k,
                                    self._position, rank)
@@ -270,8 +271,7 @@ def _scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 def _threshold_scan(
     vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
-    hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray,
-    rank: np.ndarray | None = None,
+    hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray, rank: np.ndarray,
 ) -> _Best:
     """Per query, the `keep` best rows by (score, row): ties go to newer rows.
 
@@ -279,7 +279,7 @@ def _threshold_scan(
     still scanning; a query stops once its k-th best beats what the next row could
     score. `position` is scratch space of at least len(order) entries, all -1 (and left
     so). Up to GATHER_USERS queries score the whole window and are settled at once
-    (`_settle`); `rank` is each row's place in `order`, if known.
+    (`_settle`, which needs `rank`: each row's place in `order`).
     """
     b, n = len(queries), len(order)
     best = _Best(b, keep)
@@ -295,9 +295,6 @@ def _threshold_scan(
         whole += SIM_FLOOR
         whole *= weights
         whole[hidden_of, hidden_rows] = -1.0
-        if rank is None:
-            rank = np.empty(n, dtype=np.int64)
-            rank[order] = np.arange(n)
         _settle(best, whole, weights, order, rank, starts[1:-1], k)
         return best
     for start, end in zip(starts, starts[1:]):
