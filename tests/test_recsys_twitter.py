@@ -9,7 +9,8 @@ from platform_helpers import recommend, write
 from oasis_des import Platform
 from oasis_des.agents.signup import sign_up_population
 from oasis_des.agents.synthetic import generate_population
-from oasis_des.platform.recsys.ranking import EXACT_ROWS, SIM_FLOOR
+from oasis_des.platform.recsys import ranking
+from oasis_des.platform.recsys.ranking import SIM_FLOOR
 from oasis_des.policies.writing import write_post
 
 CAT_POSTS = ["My cat is sleeping on the sofa", "Kittens playing with yarn", "Cute cat video"]
@@ -140,14 +141,15 @@ def test_same_seed_same_feeds(seed):
     assert run() == run()
 
 
-def test_large_windows_rank_nearly_exactly():
+def test_large_windows_rank_nearly_exactly(monkeypatch):
     """Beyond EXACT_ROWS posts, candidates come from the coarse vectors: the posts chosen
     must score (by the exact formula, brute force) close to the exact top k."""
+    monkeypatch.setattr(ranking, "EXACT_ROWS", 4096)  # the coarse path with fewer posts
     population = generate_population(200, seed=2)
     p = Platform(kind="twitter")
     sign_up_population(p, population)
     rng = np.random.default_rng(0)
-    n = EXACT_ROWS + 1000
+    n = ranking.EXACT_ROWS + 1000
     authors = rng.integers(0, 200, n)
     texts = [write_post(population.interests[a], 0.0, rng.random(5)) for a in authors]
     with p.batch():
