@@ -111,6 +111,36 @@ def test_bulk_signed_up_users_get_profile_vectors_lazily():
     assert list(p.feed_index._profiles) == [7]
 
 
+def test_profiles_embedded_together_equal_profiles_embedded_alone():
+    """A tick's new users are embedded in one batch (hashing is batch-invariant): each
+    vector must be bit for bit the one embedding that user alone gives, unknown users and
+    empty bios included."""
+    population = generate_population(40, seed=4)
+    together, alone = Platform(kind="twitter"), Platform(kind="twitter")
+    for p in (together, alone):
+        sign_up_population(p, population)
+        p.sign_up(900, "nobio", "No Bio", "  ")
+    users = [3, 900, 17, 3, 5000, 25]
+    together.feed_index.embed_profiles(users)
+    assert list(together.feed_index._profiles) == [3, 900, 17, 5000, 25]
+    for uid in users:
+        assert np.array_equal(together.feed_index.profile(uid), alone.feed_index.profile(uid))
+    assert np.array_equal(alone.feed_index.profile(900), alone.feed_index.embedder.embed(["No Bio nobio"])[0])
+
+
+def test_profiles_of_batch_dependent_embedders_are_embedded_one_at_a_time():
+    p = platform(6)
+    calls = []
+    embedder = p.feed_index.embedder
+    embed = embedder.embed
+    embedder.batch_invariant = False
+    embedder.embed = lambda texts: calls.append(len(texts)) or embed(texts)
+    p.feed_index.embed_profiles([0, 1, 2])
+    assert calls == [] and not p.feed_index._profiles
+    p.feed_index.profile(1)
+    assert calls == [1]
+
+
 def test_feed_cache_reuses_candidates_and_keeps_rec():
     p = platform(feed_cache_minutes=10.0, max_rec_post_len=2, refresh_rec_post_count=2,
                  following_post_count=0)

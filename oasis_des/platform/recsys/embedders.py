@@ -32,6 +32,9 @@ class Embedder(Protocol):
     """
 
     dim: int
+    # Optional: true when a text's vector does not depend on the others embedded with it
+    # (then profiles are embedded a tick's users at a time; see FeedIndex.embed_profiles).
+    batch_invariant: bool
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """An array of shape (len(texts), dim), dtype float32."""
@@ -81,6 +84,7 @@ class HashingEmbedder:
     """Signed feature hashing of word stems, word bigrams and character trigrams."""
 
     name = "hashing"
+    batch_invariant = True  # each text is hashed on its own
 
     def __init__(self, dim: int = 256) -> None:
         if dim < 1:
@@ -154,6 +158,7 @@ class SentenceTransformerEmbedder:
     """
 
     name = "sentence-transformers"
+    batch_invariant = False  # padding to a batch's longest text changes the vectors a little
 
     def __init__(self, model: str | Path | None = None, batch_size: int = 256) -> None:
         if importlib.util.find_spec("sentence_transformers") is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, insort
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +38,8 @@ EMBED_BATCH = 8192
 COARSE_DIM = 64
 # Profile vectors kept (the oldest are dropped, and recomputed if needed again).
 PROFILE_CACHE = 100_000
+# Users read per query when profiles are embedded together (SQLite's parameter limit).
+PROFILE_QUERY = 500
 # Users whose follows and mutes are held (the oldest are dropped, and read again if needed).
 RELATIONS_CACHE = 200_000
 # Liked, reposted or quoted posts remembered per user (OASIS's like history keeps 5).
@@ -328,18 +330,41 @@ class FeedIndex:
     def profile(self, uid: int) -> np.ndarray:
         """The unit vector of a user's bio (or name when the bio is empty), computed once."""
         vector = self._profiles.get(uid)
-        if vector is not None:
-            return vector
-        row = self._conn.execute(
-            "SELECT name, user_name, bio FROM user WHERE user_id = ?", (uid,)
-        ).fetchone()
-        name, user_name, bio = row if row is not None else ("", "", "")
-        text = bio if bio and bio.strip() else f"{name or ''} {user_name or ''}"
-        vector = self.embedder.embed([text])[0]
+        if vector is None:
+            vector = self.embedder.embed(self._profile_texts([uid]))[0]
+            self._remember_profile(uid, vector)
+        return vector
+
+    def embed_profiles(self, uids: Sequence[int]) -> None:
+        """Compute the profiles of `uids` not known yet in one batch (a tick's new users),
+        when the embedder's vectors do not depend on their batch: else `profile` embeds
+        each alone, so that a user's vector never depends on who else was embedded."""
+        missing = [u for u in dict.fromkeys(uids) if u not in self._profiles]
+        if len(missing) < 2 or not getattr(self.embedder, "batch_invariant", False):
+            return
+        for uid, vector in zip(missing, self.embedder.embed(self._profile_texts(missing))):
+            self._remember_profile(uid, vector)
+
+    def _profile_texts(self, uids: list[int]) -> list[str]:
+        """Each user's bio, or "name user_name" when the bio is empty ("" if unknown)."""
+        rows: dict[int, tuple[str | None, str | None, str | None]] = {}
+        for start in range(0, len(uids), PROFILE_QUERY):
+            part = uids[start : start + PROFILE_QUERY]
+            marks = ",".join("?" * len(part))
+            for uid, name, user_name, bio in self._conn.execute(
+                f"SELECT user_id, name, user_name, bio FROM user WHERE user_id IN ({marks})", part
+            ):
+                rows[uid] = (name, user_name, bio)
+        texts = []
+        for uid in uids:
+            name, user_name, bio = rows.get(uid, ("", "", ""))
+            texts.append(bio if bio and bio.strip() else f"{name or ''} {user_name or ''}")
+        return texts
+
+    def _remember_profile(self, uid: int, vector: np.ndarray) -> None:
         self._profiles[uid] = vector
         if len(self._profiles) > PROFILE_CACHE:
             self._profiles.popitem(last=False)
-        return vector
 
     def coarse_profile(self, uid: int) -> np.ndarray:
         """fold(profile(uid)), computed once."""

@@ -225,6 +225,7 @@ class RankedRecommender:
         self._index.window_vectors()  # embed new posts before profiles share the embedder
         if not user_ids:
             return
+        self._index.embed_profiles(user_ids)
         queries = [self.query(u) for u in user_ids]
         coarse = [c for _, c in queries]
         ranked = self._ranker.top_many(
