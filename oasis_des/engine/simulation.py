@@ -37,6 +37,7 @@ from oasis_des.engine.setup import (
     prepare_output,
     sign_up,
 )
+from oasis_des.engine.collector import fewer_collections
 from oasis_des.engine.threads import blas_threads
 from oasis_des.llm.interview import Interviews
 from oasis_des.llm.session import LLMSession
@@ -415,7 +416,7 @@ class Simulation:
         object cannot). `request_stop()` (e.g. from a Ctrl-C handler) commits and ends the
         run before the next event that no platform action is in progress for.
         """
-        with blas_threads(self.config.engine.blas_threads):
+        with blas_threads(self.config.engine.blas_threads), fewer_collections():
             return self._advance(until, progress)
 
     def _advance(
