@@ -11,8 +11,9 @@ import pytest
 from engine_helpers import config, small_population
 from llm_server import LLMServer, Reply, like_first_post
 
+from oasis_des.engine.checkpoint import read_checkpoint
 from oasis_des.engine.gateway import PolicyAbort
-from oasis_des.engine.simulation import RunResult, Simulation, read_checkpoint
+from oasis_des.engine.simulation import RunResult, Simulation
 from oasis_des.llm import faults
 from oasis_des.llm.cache import ReplayMiss
 

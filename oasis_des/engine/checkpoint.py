@@ -13,9 +13,13 @@ import io
 import json
 import sqlite3
 import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from oasis_des.engine.config import Config, ConfigError, build_config
+from oasis_des.platform.store import storage_error
 
 _STATE = "state"
 _ARRAY = "__array__"
@@ -70,3 +74,35 @@ def load(conn: sqlite3.Connection) -> dict[str, Any] | None:
         return value
 
     return unpack(json.loads(parts[_STATE]))
+
+
+def read_checkpoint(db_path: str | Path) -> tuple[Config, dict[str, Any] | None]:
+    """The config of a run database and its checkpoint (None: the run never committed)."""
+    path = Path(db_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Run database {path} does not exist.")
+    try:  # read-only: a foreign file is left exactly as it was
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM run_meta WHERE key = 'config'").fetchone()
+            saved = load(conn) if row is not None else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")):
+            raise storage_error(str(path), exc) from None
+        raise ValueError(f"{path} is not an oasis-des run database ({exc}).") from None
+    if row is None:
+        raise ValueError(f"{path} is not an oasis-des run database (it holds no run config).")
+    try:
+        config = build_config(json.loads(row[0]))
+    except ConfigError as exc:
+        raise ValueError(f"{path}: its run config is invalid ({exc}).") from None
+    config = config.override(output={"path": str(path), "overwrite": False})
+    if saved is not None and not saved.get("resumable", False):
+        raise ValueError(
+            f"{path} stopped at minute {saved.get('now', 0):g} while the platform server was "
+            "busy (service times are set), where no checkpoint can be taken; it cannot be resumed."
+        )
+    return config, saved

@@ -23,7 +23,8 @@ from oasis_des import __version__
 from oasis_des.agents.population import Population
 from oasis_des.engine import checkpoint, schedule
 from oasis_des.engine.agenda import Agenda, Kind
-from oasis_des.engine.config import Config, ConfigError, build_config
+from oasis_des.engine.collector import fewer_collections
+from oasis_des.engine.config import Config
 from oasis_des.engine.digest import table_digest
 from oasis_des.engine.gateway import Gateway, GatewayStats
 from oasis_des.engine.runlock import RunLock
@@ -37,7 +38,6 @@ from oasis_des.engine.setup import (
     prepare_output,
     sign_up,
 )
-from oasis_des.engine.collector import fewer_collections
 from oasis_des.engine.threads import blas_threads
 from oasis_des.llm.interview import Interviews
 from oasis_des.llm.session import LLMSession
@@ -204,7 +204,7 @@ class Simulation:
         # Locked before the checkpoint is read: no other process can advance the run now.
         lock = RunLock(db_path) if Path(db_path).is_file() else None
         try:
-            config, saved = read_checkpoint(db_path)
+            config, saved = checkpoint.read_checkpoint(db_path)
             if saved is None:  # stopped before its first commit: nothing of it is kept
                 return cls(config.override(output={"overwrite": True}), population=population,
                            policy=policy, llm=llm, _lock=lock)
@@ -601,35 +601,3 @@ def _policy_state(policy: Any) -> Any:
     """A policy's mutable state (opinions, memory), or None if it keeps none."""
     state = getattr(policy, "state", None)
     return state() if callable(state) else None
-
-
-def read_checkpoint(db_path: str | Path) -> tuple[Config, dict[str, Any] | None]:
-    """The config of a run database and its checkpoint (None: the run never committed)."""
-    path = Path(db_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Run database {path} does not exist.")
-    try:  # read-only: a foreign file is left exactly as it was
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT value FROM run_meta WHERE key = 'config'").fetchone()
-            saved = checkpoint.load(conn) if row is not None else None
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        name = getattr(exc, "sqlite_errorname", "")
-        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")):
-            raise storage_error(str(path), exc) from None
-        raise ValueError(f"{path} is not an oasis-des run database ({exc}).") from None
-    if row is None:
-        raise ValueError(f"{path} is not an oasis-des run database (it holds no run config).")
-    try:
-        config = build_config(json.loads(row[0]))
-    except ConfigError as exc:
-        raise ValueError(f"{path}: its run config is invalid ({exc}).") from None
-    config = config.override(output={"path": str(path), "overwrite": False})
-    if saved is not None and not saved.get("resumable", False):
-        raise ValueError(
-            f"{path} stopped at minute {saved.get('now', 0):g} while the platform server was "
-            "busy (service times are set), where no checkpoint can be taken; it cannot be resumed."
-        )
-    return config, saved
