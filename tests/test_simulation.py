@@ -251,33 +251,6 @@ def test_activation_group_errors_name_the_key(group: dict, message: str) -> None
         config(activation={"groups": [group]})
 
 
-def test_runs_collect_garbage_rarely_and_give_the_collector_back():
-    """While a run advances, young collections are rarer and objects made before it are
-    frozen; afterwards the process has its own threshold back and nothing stays frozen,
-    also when the run fails."""
-    import gc
-
-    from oasis_des.engine import collector
-
-    seen: list[tuple[tuple[int, ...], int]] = []
-    before = gc.get_threshold()
-    short = {"duration": 30.0, "commit_every": 6.0}
-    sim = Simulation(config(population={"agents": 20}, time=short))
-    sim.run(progress=lambda p: seen.append((gc.get_threshold(), gc.get_freeze_count())))
-    assert seen and all(t == (collector.YOUNG, *before[1:]) and frozen > 0 for t, frozen in seen)
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
-
-    def fail(p):
-        raise RuntimeError("stop")
-
-    sim2 = Simulation(config(population={"agents": 20}, time=short, output={"path": ":memory:"}))
-    with pytest.raises(RuntimeError, match="stop"):
-        sim2.run(progress=fail)
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
-    sim.close()
-    sim2.close()
-
-
 @pytest.mark.parametrize("limit", [1, 0])
 def test_runs_limit_blas_threads_while_they_advance(limit):
     """`engine.blas_threads` bounds BLAS threads during `run` (0 leaves the library's
