@@ -125,7 +125,8 @@ def test_profiles_embedded_together_equal_profiles_embedded_alone():
     assert list(together.feed_index._profiles) == [3, 900, 17, 5000, 25]
     for uid in users:
         assert np.array_equal(together.feed_index.profile(uid), alone.feed_index.profile(uid))
-    assert np.array_equal(alone.feed_index.profile(900), alone.feed_index.embedder.embed(["No Bio nobio"])[0])
+    no_bio = alone.feed_index.embedder.embed(["No Bio nobio"])[0]
+    assert np.array_equal(alone.feed_index.profile(900), no_bio)
 
 
 def test_profiles_of_batch_dependent_embedders_are_embedded_one_at_a_time():
@@ -139,6 +140,30 @@ def test_profiles_of_batch_dependent_embedders_are_embedded_one_at_a_time():
     assert calls == [] and not p.feed_index._profiles
     p.feed_index.profile(1)
     assert calls == [1]
+
+
+def test_reposts_share_their_source_vector_and_row():
+    """A repost of a common post is embedded from that post's text: it gets a copy of its
+    vector and, in the window, its row as twin. Quotes and reposts of quotes have their own
+    text, and a repost whose source left the window is its own twin."""
+    p = platform(3, candidate_window=6)
+    p.execute(0, "create_post", content="cats and dogs")  # 1
+    p.execute(1, "repost", post_id=1)  # 2: of 1
+    p.execute(2, "quote_post", post_id=1, quote_content="so true")  # 3: a quote
+    p.execute(0, "repost", post_id=3)  # 4: of the quote 3
+    p.execute(2, "repost", post_id=2)  # 5: of 2, a repost, so of its root 1
+    index = p.feed_index
+    full, coarse, lo = index.window_vectors()
+    assert lo == 1 and index.window_twins().tolist() == [0, 0, 2, 3, 0]
+    assert np.array_equal(full[1], full[0]) and np.array_equal(full[4], full[0])
+    assert not np.array_equal(full[2], full[0]) and not np.array_equal(full[3], full[2])
+    alone = index.embedder.embed(["cats and dogs"])[0]
+    assert np.array_equal(full[1], alone)
+    for _ in range(3):
+        p.execute(1, "create_post", content="weather report")  # 6, 7, 8
+    p.execute(0, "repost", post_id=1)  # 9: source 1 is outside the window 4..9
+    _, _, lo = index.window_vectors()
+    assert lo == 4 and index.window_twins().tolist() == [0, 1, 2, 3, 4, 5]
 
 
 def test_feed_cache_reuses_candidates_and_keeps_rec():

@@ -14,9 +14,13 @@ from oasis_des.platform.platform import Platform
 from oasis_des.platform.recsys import ranking
 
 
-def brute_force(vectors, weights, query, hidden, keep):
-    """The `keep` best rows by (score, row), highest first, never `hidden`."""
-    scores = (np.maximum(vectors @ query, 0.0) + ranking.SIM_FLOOR) * weights
+def brute_force(vectors, weights, query, hidden, keep, twins=None):
+    """The `keep` best rows by (score, row), highest first, never `hidden` (a row with a
+    twin has its twin's similarity)."""
+    similarity = vectors @ query
+    if twins is not None:
+        similarity = similarity[twins]
+    scores = (np.maximum(similarity, 0.0) + ranking.SIM_FLOOR) * weights
     rows = [r for r in range(len(vectors)) if r not in set(hidden.tolist())]
     return sorted(rows, key=lambda r: (scores[r], r), reverse=True)[:keep]
 
@@ -37,6 +41,13 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     # heavy-tailed weights with ties (equal recency and popularity are common)
     weights = np.round(rng.pareto(1.5, n) + 0.01, 1).astype(np.float32)
+    # a third of the rows repeat an earlier row's vector, as reposts do their source's
+    twins = np.arange(n)
+    for row in np.flatnonzero(rng.random(n) < 0.33):
+        if row:
+            twins[row] = twins[int(rng.integers(0, row))]
+            vectors[row] = vectors[twins[row]]
+    twins = twins if seed % 3 else np.arange(n)  # and windows without reposts
     queries = rng.normal(size=(users, dim)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)  # as profiles are
     queries[0] = 0.0  # a user with no interests: by weight, ties to the newer post
@@ -50,7 +61,7 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
              gather: int = gather) -> list:
         monkeypatch.setattr(ranking, "GATHER_USERS", gather)
         best = ranking._threshold_scan(vectors, weights, order, queries, hidden, keep, k,
-                                       scratch, rank)
+                                       scratch, rank, twins)
         return [r.tolist() for r in best.rows()]
 
     for keep, k in ((3, 3), (12, 12), (12, 2)):
@@ -62,7 +73,7 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
             chunked, settled = (scan(queries[u : u + 1], [hidden[u]], keep, k, g)[0]
                                 for g in (0, 1))
             assert settled == chunked == alone
-            expected = brute_force(vectors, weights, queries[u], hidden[u], keep)
+            expected = brute_force(vectors, weights, queries[u], hidden[u], keep, twins)
             assert together[u][:k] == expected[:k]
         assert (scratch == -1).all()
 

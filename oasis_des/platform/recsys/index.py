@@ -97,6 +97,10 @@ class FeedIndex:
         self.author = np.full(1, -1, dtype=np.int64)  # -1: no such post
         self.created = np.full(1, -np.inf)  # creation tick
         self.likes = np.zeros(1, dtype=np.int64)
+        self.original = np.full(1, -1, dtype=np.int64)  # original_post_id (0: common post)
+        # The post whose text a post's embedding is made of: a repost of a common post has
+        # that post's text (and its vector, copied); every other post its own (-1: none).
+        self.source = np.full(1, -1, dtype=np.int64)
         self.missing: list[int] = []  # ids below last_post with no post (gaps)
         self._by_author: dict[int, array] = {}
         self._followers: np.ndarray | None = None
@@ -138,20 +142,28 @@ class FeedIndex:
         engagement if `engage`."""
         rows = self._conn.execute(
             "SELECT post_id, user_id, COALESCE(original_post_id, 0), "
-            f"{self._created_sql}, num_likes FROM post WHERE post_id > ? AND post_id <= ? "
-            "ORDER BY post_id",
+            f"{self._created_sql}, num_likes, quote_content IS NULL "
+            "FROM post WHERE post_id > ? AND post_id <= ? ORDER BY post_id",
             (*self._created_params, self.last_post, through),
         ).fetchall()
         if rows:
             self._add_posts(rows, engage)
 
-    def _add_posts(self, rows: list[tuple[int, int, int, float, int]], engage: bool) -> None:
-        ids, users, originals, created, likes = (np.array(c) for c in zip(*rows))
+    def _add_posts(self, rows: list[tuple[int, int, int, float, int, int]], engage: bool) -> None:
+        ids, users, originals, created, likes, unquoted = (np.array(c) for c in zip(*rows))
         first, last = self.last_post + 1, int(ids[-1])
         self._grow_posts(last)
         self.author[ids] = users
         self.created[ids] = created
         self.likes[ids] = likes
+        self.original[ids] = originals
+        self.source[ids] = ids
+        # A repost (not a quote) of a common post is embedded from that post's text. Its
+        # original is older: mirrored before it, in an earlier call or in these rows.
+        reposts = (originals > 0) & (unquoted == 1)
+        shared = np.zeros(len(ids), dtype=bool)
+        shared[reposts] = self.original[originals[reposts]] == 0
+        self.source[ids[shared]] = originals[shared]
         if len(ids) != last - first + 1:  # ids skipped (explicit ids, deleted rows)
             present = set(ids.tolist())
             self.missing += [i for i in range(first, last + 1) if i not in present]
@@ -176,6 +188,8 @@ class FeedIndex:
         self.author = np.concatenate([self.author, np.full(new - size, -1, np.int64)])
         self.created = np.concatenate([self.created, np.full(new - size, -np.inf)])
         self.likes = np.concatenate([self.likes, np.zeros(new - size, np.int64)])
+        self.original = np.concatenate([self.original, np.full(new - size, -1, np.int64)])
+        self.source = np.concatenate([self.source, np.full(new - size, -1, np.int64)])
 
     def posts_by(self, authors: Iterable[int], first_id: int) -> np.ndarray:
         """Post ids >= first_id written by any of `authors` (author by author, each in id
@@ -393,6 +407,15 @@ class FeedIndex:
         full = self._vectors[rows]
         return full, full if self._coarse is self._vectors else self._coarse[rows], lo
 
+    def window_twins(self) -> np.ndarray:
+        """For each row of `window_vectors`, the row holding the same vector: a repost's
+        source post when it is in the window (the ranking scores each vector once), else
+        the row itself."""
+        lo, n = self.window_start, self.last_post - self.window_start + 1
+        own = np.arange(n)
+        source = self.source[lo : lo + n] - lo
+        return np.where(source >= 0, source, own)
+
     def vectors_of(self, post_ids: Iterable[int]) -> np.ndarray:
         """Full vectors of those of `post_ids` still held (the window and a little more)."""
         assert self._vectors is not None, "call window_vectors() first"
@@ -430,7 +453,8 @@ class FeedIndex:
         self._embed_rows(max(self._embedded + 1, self._base), last)
 
     def _embed_rows(self, first: int, last: int) -> None:
-        """Compute the vectors of posts first..last (zero where no post has the id)."""
+        """Compute the vectors of posts first..last (zero where no post has the id); a
+        repost whose source post is held gets a copy of its vector (the same text)."""
         assert self._vectors is not None and self._coarse is not None
         rows = slice(first - self._base, last - self._base + 1)
         self._vectors[rows] = 0.0
@@ -445,12 +469,21 @@ class FeedIndex:
                 "WHERE p.post_id BETWEEN ? AND ?",
                 (start, end),
             ).fetchall()
-            if found:
-                ids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
-                vectors = self.embedder.embed([r[1] or "" for r in found])
-                self._vectors[ids - self._base] = vectors
+            if not found:
+                continue
+            ids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+            source = self.source[ids]  # posts are mirrored before they are embedded
+            copied = (source != ids) & (source >= self._base)
+            texts = [r[1] or "" for r, c in zip(found, copied.tolist()) if not c]
+            if texts:
+                own, vectors = ids[~copied] - self._base, self.embedder.embed(texts)
+                self._vectors[own] = vectors
                 if self._coarse is not self._vectors:
-                    self._coarse[ids - self._base] = fold(vectors)
+                    self._coarse[own] = fold(vectors)
+            to, of = ids[copied] - self._base, source[copied] - self._base
+            self._vectors[to] = self._vectors[of]
+            if self._coarse is not self._vectors:
+                self._coarse[to] = self._coarse[of]
         self._embedded = last
 
     # -- cached feeds ------------------------------------------------------------------
@@ -488,8 +521,9 @@ class FeedIndex:
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back what `state` returned (after `reset`, e.g. on resuming a run)."""
-        if self.track_engagement:  # reposts read before the checkpoint were counted then
-            self._read_posts(state["synced_post"], engage=False)
+        # Posts first (reposts read before the checkpoint were counted as engagement then):
+        # vectors are recomputed as they were made, reposts' copied from their sources.
+        self._read_posts(state["synced_post"], engage=False)
         if state["vector_rows"] is not None:
             base, embedded, capacity = state["vector_rows"]
             self._allocate(capacity, base)

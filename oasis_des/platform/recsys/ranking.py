@@ -162,16 +162,16 @@ class WindowRanker:
         queries = np.asarray(queries, dtype=np.float32)
         if len(self._position) < n:
             self._position = np.full(2 * n, -1, dtype=np.int64)
-        rank = self._ranks()
+        rank, twins = self._ranks(), index.window_twins()
         if coarse is full or n <= EXACT_ROWS:
             best = _threshold_scan(full, weights, order, queries, hidden, k, k,
-                                   self._position, rank)
+                                   self._position, rank, twins)
             return [(r + lo).tolist() for r in best.rows()]
         if coarse_queries is None:
             coarse_queries = fold(queries)
         candidates = _threshold_scan(coarse, weights, order,
                                      np.asarray(coarse_queries, dtype=np.float32), hidden,
-                                     k + RESCORE, k, self._position, rank)
+                                     k + RESCORE, k, self._position, rank, twins)
         return [(r + lo).tolist() for r in _rerank(full, weights, queries, candidates.ids(), k)]
 
 
@@ -272,9 +272,35 @@ def _scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+def _interest(
+    queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray | None, twins: np.ndarray
+) -> np.ndarray:
+    """max(cos, 0) + SIM_FLOOR of each query and row of `rows` (None: all rows), one line
+    per query, each distinct vector scored once: a row whose twin is another row takes the
+    twin's value. Reposts share their source's vector (most posts of a busy day are
+    reposts), so a fraction of the rows is scored, and a repost ties its source exactly
+    (the newer post then comes first, as for any tie)."""
+    every = np.arange(len(vectors)) if rows is None else rows
+    held = twins[every]
+    place = None
+    if np.array_equal(held, every):
+        out = _scores(queries, vectors if rows is None else vectors[rows])
+    else:  # the distinct rows, and where each row's value is among theirs (no sort)
+        seen = np.zeros(len(vectors), dtype=bool)
+        seen[held] = True
+        distinct = np.flatnonzero(seen)
+        place = np.empty(len(vectors), dtype=np.int64)
+        place[distinct] = np.arange(len(distinct))
+        out = _scores(queries, vectors[distinct])
+    np.maximum(out, 0.0, out=out)
+    out += SIM_FLOOR
+    return out if place is None else np.take(out, place[held], axis=1)
+
+
 def _threshold_scan(
     vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
     hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray, rank: np.ndarray,
+    twins: np.ndarray,
 ) -> _Best:
     """Per query, the `keep` best rows by (score, row): ties go to newer rows.
 
@@ -282,7 +308,8 @@ def _threshold_scan(
     still scanning; a query stops once its k-th best beats what the next row could
     score. `position` is scratch space of at least len(order) entries, all -1 (and left
     so). Up to GATHER_USERS queries score the whole window and are settled at once
-    (`_settle`, which needs `rank`: each row's place in `order`).
+    (`_settle`, which needs `rank`: each row's place in `order`). `twins[row]` is the row
+    holding the same vector (a repost's source), or the row itself: see `_interest`.
     """
     b, n = len(queries), len(order)
     best = _Best(b, keep)
@@ -293,9 +320,7 @@ def _threshold_scan(
     # A few queries score the whole window once (gathering rows would copy their vectors)
     # and are settled from it; many share gathered chunks, scored a block of rows at a time.
     if b <= GATHER_USERS:
-        whole = _scores(queries, vectors)
-        np.maximum(whole, 0.0, out=whole)
-        whole += SIM_FLOOR
+        whole = _interest(queries, vectors, None, twins)
         whole *= weights
         whole[hidden_of, hidden_rows] = -1.0
         _settle(best, whole, weights, order, rank, starts[1:-1], k)
@@ -304,9 +329,7 @@ def _threshold_scan(
         step = max(SUB_CHUNK, SCORE_BUDGET // len(active))
         for first in range(start, end, step):
             rows = order[first : min(first + step, end)]
-            s = _scores(queries[active], vectors[rows])
-            np.maximum(s, 0.0, out=s)
-            s += SIM_FLOOR
+            s = _interest(queries[active], vectors, rows, twins)
             s *= weights[rows]
             if len(hidden_rows):
                 position[rows] = np.arange(len(rows))  # where each row is in this block
