@@ -280,21 +280,27 @@ def _interest(
     twin's value. Reposts share their source's vector (most posts of a busy day are
     reposts), so a fraction of the rows is scored, and a repost ties its source exactly
     (the newer post then comes first, as for any tie)."""
-    every = np.arange(len(vectors)) if rows is None else rows
-    held = twins[every]
-    place = None
-    if np.array_equal(held, every):
-        out = _scores(queries, vectors if rows is None else vectors[rows])
-    else:  # the distinct rows, and where each row's value is among theirs (no sort)
-        seen = np.zeros(len(vectors), dtype=bool)
-        seen[held] = True
-        distinct = np.flatnonzero(seen)
-        place = np.empty(len(vectors), dtype=np.int64)
-        place[distinct] = np.arange(len(distinct))
-        out = _scores(queries, vectors[distinct])
-    np.maximum(out, 0.0, out=out)
-    out += SIM_FLOOR
-    return out if place is None else np.take(out, place[held], axis=1)
+    if rows is None:  # the whole window, in place: scored whole (cheaper than gathering
+        # the distinct rows for a few queries), then each row takes its twin's value
+        out = _lift(_scores(queries, vectors))
+        return out if np.array_equal(twins, np.arange(len(twins))) else np.take(out, twins, axis=1)
+    held = twins[rows]
+    if np.array_equal(held, rows):
+        return _lift(_scores(queries, vectors[rows]))
+    # the distinct rows, and where each row's value is among theirs (no sort)
+    seen = np.zeros(len(vectors), dtype=bool)
+    seen[held] = True
+    distinct = np.flatnonzero(seen)
+    place = np.empty(len(vectors), dtype=np.int64)
+    place[distinct] = np.arange(len(distinct))
+    return np.take(_lift(_scores(queries, vectors[distinct])), place[held], axis=1)
+
+
+def _lift(similarity: np.ndarray) -> np.ndarray:
+    """max(similarity, 0) + SIM_FLOOR, in place."""
+    np.maximum(similarity, 0.0, out=similarity)
+    similarity += SIM_FLOOR
+    return similarity
 
 
 def _threshold_scan(
