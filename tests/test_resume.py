@@ -234,6 +234,10 @@ def test_checkpoint_round_trip_keeps_values_and_array_types_exactly() -> None:
         assert back[key].dtype == state[key].dtype and np.array_equal(back[key], state[key])
     assert back["nested"][0]["a"].tolist() == [True, False] and back["nested"][1:] == ["text ✓", None]
     assert conn.execute("SELECT COUNT(*) FROM checkpoint").fetchone()[0] == 4  # state + 3 arrays
+    with pytest.raises(TypeError, match="cannot hold a set"):
+        checkpoint.save(conn, {"busy": {1, 2}})
+    kept = checkpoint.load(conn)  # a state that cannot be saved leaves the last one
+    assert kept is not None and kept["now"] == state["now"]
 
 
 class _Stopping(_Failing):

@@ -30,23 +30,21 @@ def save(conn: sqlite3.Connection, state: dict[str, Any]) -> None:
     """Replace the checkpoint with `state` (JSON-able values and numpy arrays, nested)."""
     arrays: dict[str, bytes] = {}
 
-    def pack(value: Any) -> Any:
-        if isinstance(value, np.ndarray):
-            buffer = io.BytesIO()
-            np.save(buffer, value, allow_pickle=False)
-            data = buffer.getvalue()
-            # Per-agent counters are mostly zeros and shrink ~80x; opinions (floats) don't.
-            packed = value.dtype.kind in "iub"
-            name = f"array{len(arrays)}{_PACKED if packed else ''}"
-            arrays[name] = zlib.compress(data, 1) if packed else data
-            return {_ARRAY: name}
-        if isinstance(value, dict):
-            return {str(k): pack(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [pack(v) for v in value]
-        return value
+    def stash(value: Any) -> Any:
+        """An array's reference (the JSON encoder asks for what it cannot write itself, so
+        the large plain parts, e.g. the agenda's entries, are never walked in Python)."""
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"A checkpoint cannot hold a {type(value).__name__}.")
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        data = buffer.getvalue()
+        # Per-agent counters are mostly zeros and shrink ~80x; opinions (floats) don't.
+        packed = value.dtype.kind in "iub"
+        name = f"array{len(arrays)}{_PACKED if packed else ''}"
+        arrays[name] = zlib.compress(data, 1) if packed else data
+        return {_ARRAY: name}
 
-    text = json.dumps(pack(state), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(state, ensure_ascii=False, allow_nan=False, default=stash)
     conn.execute("DELETE FROM checkpoint")
     conn.executemany(
         "INSERT INTO checkpoint (name, data) VALUES (?, ?)",
