@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from oasis_des.platform.actions import shorten
-from oasis_des.rng import keyed_states, keyed_uniforms, uniforms_after
+from oasis_des.rng import KeyedStream, keyed_states, keyed_uniforms, uniforms_after
 
 
 class ActivityProfile:
@@ -102,7 +102,8 @@ class ProfileClock:
             return None
         t = after
         while t < self.until:
-            u_gap, u_keep = keyed_uniforms(self.seed, "activation", agent, i, np.arange(2))
+            draws = KeyedStream(self.seed, "activation", int(agent), i)  # no numpy calls
+            u_gap, u_keep = draws.at(0), draws.at(1)
             i += 1
             t -= np.log(float(u_gap)) * 60.0 / peak
             if u_keep * peak < rates[self.profile.hour(t)]:
