@@ -101,6 +101,7 @@ class FeedIndex:
         # The post whose text a post's embedding is made of: a repost of a common post has
         # that post's text (and its vector, copied); every other post its own (-1: none).
         self.source = np.full(1, -1, dtype=np.int64)
+        self._twins, self._twins_of = np.zeros(0, dtype=np.int64), (0, -1)
         self.missing: list[int] = []  # ids below last_post with no post (gaps)
         self._by_author: dict[int, array] = {}
         self._followers: np.ndarray | None = None
@@ -410,11 +411,14 @@ class FeedIndex:
     def window_twins(self) -> np.ndarray:
         """For each row of `window_vectors`, the row holding the same vector: a repost's
         source post when it is in the window (the ranking scores each vector once), else
-        the row itself."""
-        lo, n = self.window_start, self.last_post - self.window_start + 1
-        own = np.arange(n)
-        source = self.source[lo : lo + n] - lo
-        return np.where(source >= 0, source, own)
+        the row itself (read-only; computed once per window)."""
+        lo, last = self.window_start, self.last_post
+        if self._twins_of != (lo, last):
+            source = self.source[lo : last + 1] - lo
+            self._twins = np.where(source >= 0, source, np.arange(len(source)))
+            self._twins.flags.writeable = False
+            self._twins_of = (lo, last)
+        return self._twins
 
     def vectors_of(self, post_ids: Iterable[int]) -> np.ndarray:
         """Full vectors of those of `post_ids` still held (the window and a little more)."""
