@@ -94,3 +94,22 @@ def test_shown_posts_are_copies() -> None:
     again, _ = p.views.show([1])
     assert again[0]["content"] == "hello"
     assert [c["comment_id"] for c in again[0]["comments"]] == [1]
+
+
+def test_cached_view_follows_likes_comments_and_reports() -> None:
+    p = _platform("twitter", 0)
+    ok(p.execute(0, "create_post", content="hello"))
+    ok(p.execute(1, "repost", post_id=1))
+    assert p.views.show([1, 2])[0][0]["num_likes"] == 0  # cached from here on
+    ok(p.execute(1, "like_post", post_id=2))  # a repost's like counts on its root
+    ok(p.execute(2, "create_comment", post_id=1, content="first"))
+    for reporter in (1, 2, 3):
+        ok(p.execute(reporter, "report_post", post_id=1, report_reason="spam"))
+        shown, text = p.views.show([1, 2])
+        assert json.loads(text) == {"posts": shown}
+        post, repost = shown
+        assert post["num_likes"] == repost["num_likes"] == 1
+        assert [c["content"] for c in post["comments"]] == ["first"]
+        assert post["num_reports"] == reporter
+        warned = post["content"].startswith(f"[Warning: This post has been reported {reporter} times]")
+        assert warned == (reporter >= 2)

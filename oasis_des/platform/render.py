@@ -35,12 +35,6 @@ def _in(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
 
 
-def _ratings(likes: int, dislikes: int, show_score: bool) -> dict[str, int]:
-    if show_score:
-        return {"score": likes - dislikes}
-    return {"num_likes": likes, "num_dislikes": dislikes}
-
-
 class _Thread:
     """The comments one post shows, in creation order, each with its JSON."""
 
@@ -100,6 +94,7 @@ class PostViews:
         self._cache: dict[int, tuple[int, int, dict[str, Any], str]] = {}
         self._version: dict[int, int] = {}
         self._threads: dict[int, _Thread] = {}  # counter post id -> its shown comments
+        self._heads: dict[int, tuple[int, dict[str, Any], str]] = {}  # post id -> _head(...)
 
     def changed(self, counter_post: int) -> None:
         """The counters of `counter_post` changed: its views are stale."""
@@ -125,6 +120,7 @@ class PostViews:
         self._cache.clear()
         self._version.clear()
         self._threads.clear()
+        self._heads.clear()
 
     def show(self, post_ids: Sequence[int]) -> tuple[list[dict[str, Any]], str]:
         """The posts `post_ids` (in that order, unknown ids skipped) as agents see them,
@@ -171,37 +167,47 @@ class PostViews:
             shown.append((pid, row, roots[row[2]] if is_repost else row))
         threads = self._threads  # (a set minus dict keys would copy all the keys)
         self._load_threads(sorted({c[0] for _, _, c in shown if c[0] not in threads}))
-        threshold = self._report_threshold
+        heads, threshold = self._heads, self._report_threshold
         for pid, row, counters in shown:
-            content = _content(row, roots)
-            if threshold > 0 and counters[9] >= threshold:
-                content = f"[Warning: This post has been reported {counters[9]} times]\n{content}"
-            thread = self._threads[counters[0]]
-            ratings = _ratings(counters[6], counters[7], self._show_score)
-            view = {
-                "post_id": pid,
-                "user_id": row[1],
-                "content": content,
-                "created_at": counters[5],
-                **ratings,
-                "num_shares": counters[8],
-                "num_reports": counters[9],
-                "comments": thread.comments,
-            }
+            reports = counters[9]
+            warned = reports if 0 < threshold <= reports else 0
+            head = heads.get(pid)
+            if head is None or head[0] != warned:
+                head = heads[pid] = self._head(pid, row, roots, counters[5], warned)
+            thread = threads[counters[0]]
+            view = dict(head[1])
+            if self._show_score:
+                view["score"] = counters[6] - counters[7]
+                rated = f'"score": {_json(view["score"])}'
+            else:
+                view["num_likes"], view["num_dislikes"] = counters[6], counters[7]
+                rated = f'"num_likes": {_json(counters[6])}, "num_dislikes": {_json(counters[7])}'
+            view["num_shares"], view["num_reports"] = counters[8], reports
+            view["comments"] = thread.comments
             # What encode_json(view) gives, written out: one post's JSON is built per view
             # change, and the encoder's set-up cost more than the text.
-            rated = ", ".join(f'"{key}": {_json(value)}' for key, value in ratings.items())
-            text = (
-                f'{{"post_id": {_json(pid)}, "user_id": {_json(row[1])}, '
-                f'"content": {_json(content)}, "created_at": {_json(counters[5])}, {rated}, '
-                f'"num_shares": {_json(counters[8])}, "num_reports": {_json(counters[9])}, '
-                f'"comments": [{thread.joined()}]}}'
-            )
+            text = (f'{head[2]}{rated}, "num_shares": {_json(counters[8])}, '
+                    f'"num_reports": {_json(reports)}, "comments": [{thread.joined()}]}}')
             cache.pop(pid, None)  # re-inserted last: the oldest entries are evicted first
             cache[pid] = out[pid] = (counters[0], self._version.get(counters[0], 0), view, text)
         trim_oldest(cache, self._max_entries)
-        trim_oldest(self._threads, self._max_entries)
+        trim_oldest(heads, self._max_entries)
+        trim_oldest(threads, self._max_entries)
         return out
+
+    @staticmethod
+    def _head(
+        pid: int, row: list[Any], roots: dict[int, list[Any]], created_at: Any, warned: int
+    ) -> tuple[int, dict[str, Any], str]:
+        """What a view shows before its counters, which changes only with the number of
+        reports once they pass the threshold: (that number or 0, the keys, their JSON)."""
+        content = _content(row, roots)
+        if warned:
+            content = f"[Warning: This post has been reported {warned} times]\n{content}"
+        keys = {"post_id": pid, "user_id": row[1], "content": content, "created_at": created_at}
+        text = (f'{{"post_id": {_json(pid)}, "user_id": {_json(row[1])}, '
+                f'"content": {_json(content)}, "created_at": {_json(created_at)}, ')
+        return warned, keys, text
 
     def _load_threads(self, post_ids: list[int]) -> None:
         if not post_ids:
