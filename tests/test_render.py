@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from oasis_des import Platform
 from oasis_des.platform.post_rows import COLUMNS, PostRows
-from oasis_des.platform.render import PostViews
+from oasis_des.platform.render import PostViews, encode_info, encode_json
 from platform_helpers import ok
 
 USERS = 4
@@ -113,3 +113,15 @@ def test_cached_view_follows_likes_comments_and_reports() -> None:
         assert post["num_reports"] == reporter
         warned = post["content"].startswith(f"[Warning: This post has been reported {reporter} times]")
         assert warned == (reporter >= 2)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(info=st.dictionaries(st.text() | st.integers() | st.booleans(), JSON_VALUES, max_size=5))
+def test_trace_info_encodes_as_the_json_encoder_does(info: dict) -> None:
+    assert encode_info(info) == encode_json(info)

@@ -38,7 +38,7 @@ from oasis_des.platform.handlers.relations import RelationActions
 from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.recsys import make_recommender
 from oasis_des.platform.recsys.index import FeedIndex
-from oasis_des.platform.render import PostViews, encode_json
+from oasis_des.platform.render import PostViews, encode_info
 from oasis_des.platform.settings import PlatformSettings
 from oasis_des.platform.state import ActionFailed, Outcome
 from oasis_des.platform.store import Store
@@ -262,7 +262,7 @@ class Platform(
         self.feed_index.reset()
 
     def _trace(self, uid: int, kind: ActionType, info: dict[str, Any] | str) -> None:
-        text = info if isinstance(info, str) else encode_json(info)
+        text = info if isinstance(info, str) else encode_info(info)
         self.connection.execute(
             "INSERT INTO trace (user_id, created_at, action, info, sim_time) VALUES (?, ?, ?, ?, ?)",
             (uid, self._stamp(), _VALUES[kind], text, self.clock.now),

@@ -31,6 +31,17 @@ def _json(value: Any) -> str:
     return encode_json(value)
 
 
+def encode_info(info: dict[str, Any]) -> str:
+    """encode_json(info) for a trace row's `info`, key by key: every action writes one,
+    and for a few small values the encoder's set-up cost more than the text."""
+    parts = []
+    for key, value in info.items():
+        if type(key) is not str:  # the encoder turns other keys into text its own way
+            return encode_json(info)
+        parts.append(f"{_encode_str(key)}: {_json(value)}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def _in(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
 
