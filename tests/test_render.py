@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -125,3 +127,30 @@ JSON_VALUES = st.recursive(
 @given(info=st.dictionaries(st.text() | st.integers() | st.booleans(), JSON_VALUES, max_size=5))
 def test_trace_info_encodes_as_the_json_encoder_does(info: dict) -> None:
     assert encode_info(info) == encode_json(info)
+
+
+@pytest.mark.parametrize("kind", ["twitter", "reddit"])
+def test_cached_comments_follow_new_comments_and_their_ratings(kind: str) -> None:
+    p = _platform(kind, 2)  # the two most recent comments are shown
+    ok(p.execute(0, "create_post", content="hello"))
+    for user in (1, 2, 3):
+        ok(p.execute(user, "create_comment", post_id=1, content=f"c{user}"))
+    p.views.show([1])  # cached from here on
+    ok(p.execute(0, "like_comment", comment_id=3))
+    ok(p.execute(1, "dislike_comment", comment_id=3))
+    ok(p.execute(2, "like_comment", comment_id=3))
+    ok(p.execute(0, "like_comment", comment_id=1))  # no longer shown
+    (post,), text = p.views.show([1])
+    assert json.loads(text) == {"posts": [post]}
+    comments = {c["comment_id"]: c for c in post["comments"]}
+    assert sorted(comments) == [2, 3]
+    if kind == "reddit":
+        assert comments[3]["score"] == 1 and comments[2]["score"] == 0
+    else:
+        assert (comments[3]["num_likes"], comments[3]["num_dislikes"]) == (2, 1)
+    ok(p.execute(0, "unlike_comment", comment_id=3))
+    ok(p.execute(0, "create_comment", post_id=1, content="c4"))
+    (post,), _ = p.views.show([1])
+    assert [c["content"] for c in post["comments"]] == ["c3", "c4"]
+    rated = post["comments"][0]
+    assert (rated["score"] == 0) if kind == "reddit" else (rated["num_likes"] == 1)

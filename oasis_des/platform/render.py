@@ -57,20 +57,28 @@ class _Thread:
         self.parts: list[str] = []
         self._joined: str | None = None
 
-    def put(self, comment: dict[str, Any], limit: int) -> None:
-        """Add a new comment, or replace an existing one (its counters changed)."""
-        cid = comment["comment_id"]
-        at = bisect_left(self.ids, cid)
-        if at < len(self.ids) and self.ids[at] == cid:
-            self.comments[at], self.parts[at] = comment, encode_json(comment)
-        elif at == len(self.ids):
-            self.ids.append(cid)
-            self.comments.append(comment)
-            self.parts.append(encode_json(comment))
-            if 0 < limit < len(self.ids):
-                del self.ids[0], self.comments[0], self.parts[0]
-        else:  # older than the shown window: not shown
+    def add(self, comment: dict[str, Any], limit: int) -> None:
+        """Add a comment newer than those held (comment ids only grow); beyond `limit`
+        (> 0) the oldest is no longer shown."""
+        self.ids.append(comment["comment_id"])
+        self.comments.append(comment)
+        self.parts.append(encode_json(comment))
+        if 0 < limit < len(self.ids):
+            del self.ids[0], self.comments[0], self.parts[0]
+        self._joined = None
+
+    def rate(self, comment_id: int, counter: str, delta: int) -> None:
+        """Add `delta` to a counter ("num_likes" or "num_dislikes") of a held comment;
+        a comment not held is older than those shown."""
+        at = bisect_left(self.ids, comment_id)
+        if at == len(self.ids) or self.ids[at] != comment_id:
             return
+        comment = dict(self.comments[at])  # views handed out share the old dict
+        if "score" in comment:
+            comment["score"] += delta if counter == "num_likes" else -delta
+        else:
+            comment[counter] += delta
+        self.comments[at], self.parts[at] = comment, encode_json(comment)
         self._joined = None
 
     def joined(self) -> str:
@@ -85,9 +93,10 @@ class PostViews:
     Every refresh shows posts, and popular posts carry hundreds of comments: rendering and
     encoding them again for each viewer dominated a run. A view depends only on its
     *counter post* (the post itself, or the root of a repost): that post's counters and
-    comments. Comments are kept per counter post and updated one at a time; handlers
-    report every change (`changed`, `comment_changed`), since all other columns a view
-    shows never change. After a rollback the platform calls `clear()`.
+    comments. Comments are read once per counter post and then kept current from what the
+    handlers report (`changed`, `comment_created`, `comment_rated`), with no query, since
+    all other columns a view shows never change. After a rollback the platform calls
+    `clear()`.
     """
 
     def __init__(
@@ -111,14 +120,23 @@ class PostViews:
         """The counters of `counter_post` changed: its views are stale."""
         self._version[counter_post] = self._version.get(counter_post, 0) + 1
 
-    def comment_changed(self, post_id: int, comment_id: int) -> None:
-        """Comment `comment_id` of `post_id` was created or its counters changed."""
+    def comment_created(
+        self, post_id: int, comment_id: int, user_id: int, content: str, created_at: Any
+    ) -> None:
+        """Comment `comment_id` was written on `post_id` (its counters start at 0)."""
         thread = self._threads.get(post_id)
         if thread is not None:
-            row = self._conn.execute(
-                f"{self._select} WHERE comment_id = ?", (comment_id,)
-            ).fetchone()
-            thread.put(dict(zip(self._keys, row)), self._limit)
+            counters = (0,) if self._show_score else (0, 0)
+            row = (comment_id, post_id, user_id, content, created_at, *counters)
+            thread.add(dict(zip(self._keys, row)), self._limit)
+        self.changed(post_id)
+
+    def comment_rated(self, post_id: int, comment_id: int, counter: str, delta: int) -> None:
+        """`delta` was added to `counter` ("num_likes" or "num_dislikes") of comment
+        `comment_id`, shown on `post_id`."""
+        thread = self._threads.get(post_id)
+        if thread is not None:
+            thread.rate(comment_id, counter, delta)
         self.changed(post_id)
 
     def created(self, post_id: int) -> None:
@@ -240,7 +258,7 @@ class PostViews:
                 ).fetchall())
             ]
         for r in rows:
-            threads[r[1]].put(dict(zip(keys, r)), limit)
+            threads[r[1]].add(dict(zip(keys, r)), limit)
         self._threads.update(threads)
 
 
