@@ -178,7 +178,7 @@ class PostViews:
                 view["comments"] = list(view["comments"])
                 views.append(view)
                 parts.append(entry[3])
-        return views, '{"posts": [' + ", ".join(parts) + "]}"
+        return views, f'{{"posts": [{", ".join(parts)}]}}'  # (one copy fewer than +)
 
     @property
     def _select(self) -> str:
