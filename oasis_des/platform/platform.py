@@ -318,6 +318,8 @@ class Platform(
     def engaged(self, user_id: int, post_ids: Sequence[int]) -> tuple[frozenset[int], ...]:
         """Which of `post_ids` `user_id` has already liked, disliked and reposted (judged
         by their roots, as the actions are): the actions the platform would refuse."""
+        if not self.engagement.active(user_id):
+            return _NOTHING
         roots = {
             pid: row[2] if row[2] is not None and row[4] is None else pid
             for pid, row in self.posts.many(post_ids).items()
@@ -354,6 +356,7 @@ class Platform(
 
 
 _VALUES = {kind: kind.value for kind in ActionType}  # Enum.value is a slow descriptor
+_NOTHING: tuple[frozenset[int], ...] = (frozenset(), frozenset(), frozenset())
 
 
 def _storable(value: Any) -> str:
