@@ -172,3 +172,32 @@ def test_a_run_has_no_duplicate_like_failures() -> None:
     sim.close()
     assert result.actions.get("like_post", 0) > 20
     assert result.failures.get("like_post", 0) == 0 and result.failures.get("repost", 0) == 0
+
+
+def test_batch_feed_lines_up_posts_and_their_first_comments() -> None:
+    from oasis_des.policies.offline import _Feed
+
+    def comments(first: int, n: int) -> list[dict[str, Any]]:
+        return [{"comment_id": first + k, "user_id": 20 + first + k,
+                 "content": "i agree" if k % 2 else "i disagree"} for k in range(n)]
+
+    batch = [
+        Observation(agent_id=3, time=0, activation=0, posts=(
+            post(1, 5, "sports match", comments=comments(1, 5)),
+            post(2, 6, "no comments here"),
+        )),
+        Observation(agent_id=4, time=0, activation=0, posts=()),
+        Observation(agent_id=7, time=0, activation=0, posts=(
+            post(3, 8, "election law", comments=comments(10, 2)),
+        )),
+    ]
+    feed = _Feed(batch)
+    assert feed.obs.tolist() == [0, 0, 2] and feed.position.tolist() == [0, 1, 0]
+    assert feed.agent.tolist() == [3, 3, 7] and feed.topic.shape == (3, len(TOPIC_NAMES))
+    assert [c["comment_id"] for c in feed.comments] == [1, 2, 3, 10, 11]  # the first three
+    assert feed.c_pair.tolist() == [0, 0, 0, 2, 2]
+    assert feed.c_obs.tolist() == [0, 0, 0, 2, 2]
+    assert feed.c_author.tolist() == [21, 22, 23, 30, 31]
+    assert feed.c_sigma.tolist() == [features(c["content"])[1] for c in feed.comments]
+    empty = _Feed([Observation(agent_id=1, time=0, activation=0)])
+    assert empty.topic.shape == (0, len(TOPIC_NAMES)) and len(empty.c_obs) == 0

@@ -253,3 +253,20 @@ def test_engaged_posts_follow_the_tables_through_rollback(platform):
         raise RuntimeError
     assert platform.engaged(2, [1, 2, 3]) == (frozenset(), {3}, {1, 2})
     assert fails(platform.execute(2, "repost", post_id=2)) == "Repost record already exists."
+
+
+def test_engagement_knows_who_never_engaged(platform):
+    """Users without likes, dislikes or reposts are answered without looking at posts;
+    a rolled-back like does not count, an undone one still may."""
+    platform.execute(0, "create_post", content="root")
+    assert not platform.engagement.active(2)
+    with pytest.raises(RuntimeError), platform.batch():
+        platform.execute(2, "like_post", post_id=1)
+        assert platform.engagement.active(2)
+        raise RuntimeError
+    assert not platform.engagement.active(2)
+    assert platform.engaged(2, [1]) == (frozenset(), frozenset(), frozenset())
+    platform.execute(2, "like_post", post_id=1)
+    assert platform.engaged(2, [1]) == ({1}, frozenset(), frozenset())
+    platform.execute(2, "unlike_post", post_id=1)
+    assert platform.engaged(2, [1]) == (frozenset(), frozenset(), frozenset())

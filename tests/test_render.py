@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from oasis_des import Platform
 from oasis_des.platform.post_rows import COLUMNS, PostRows
-from oasis_des.platform.render import PostViews
+from oasis_des.platform.render import PostViews, encode_info, encode_json
 from platform_helpers import ok
 
 USERS = 4
@@ -94,3 +96,61 @@ def test_shown_posts_are_copies() -> None:
     again, _ = p.views.show([1])
     assert again[0]["content"] == "hello"
     assert [c["comment_id"] for c in again[0]["comments"]] == [1]
+
+
+def test_cached_view_follows_likes_comments_and_reports() -> None:
+    p = _platform("twitter", 0)
+    ok(p.execute(0, "create_post", content="hello"))
+    ok(p.execute(1, "repost", post_id=1))
+    assert p.views.show([1, 2])[0][0]["num_likes"] == 0  # cached from here on
+    ok(p.execute(1, "like_post", post_id=2))  # a repost's like counts on its root
+    ok(p.execute(2, "create_comment", post_id=1, content="first"))
+    for reporter in (1, 2, 3):
+        ok(p.execute(reporter, "report_post", post_id=1, report_reason="spam"))
+        shown, text = p.views.show([1, 2])
+        assert json.loads(text) == {"posts": shown}
+        post, repost = shown
+        assert post["num_likes"] == repost["num_likes"] == 1
+        assert [c["content"] for c in post["comments"]] == ["first"]
+        assert post["num_reports"] == reporter
+        warned = post["content"].startswith(f"[Warning: This post has been reported {reporter} times]")
+        assert warned == (reporter >= 2)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(info=st.dictionaries(st.text() | st.integers() | st.booleans(), JSON_VALUES, max_size=5))
+def test_trace_info_encodes_as_the_json_encoder_does(info: dict) -> None:
+    assert encode_info(info) == encode_json(info)
+
+
+@pytest.mark.parametrize("kind", ["twitter", "reddit"])
+def test_cached_comments_follow_new_comments_and_their_ratings(kind: str) -> None:
+    p = _platform(kind, 2)  # the two most recent comments are shown
+    ok(p.execute(0, "create_post", content="hello"))
+    for user in (1, 2, 3):
+        ok(p.execute(user, "create_comment", post_id=1, content=f"c{user}"))
+    p.views.show([1])  # cached from here on
+    ok(p.execute(0, "like_comment", comment_id=3))
+    ok(p.execute(1, "dislike_comment", comment_id=3))
+    ok(p.execute(2, "like_comment", comment_id=3))
+    ok(p.execute(0, "like_comment", comment_id=1))  # no longer shown
+    (post,), text = p.views.show([1])
+    assert json.loads(text) == {"posts": [post]}
+    comments = {c["comment_id"]: c for c in post["comments"]}
+    assert sorted(comments) == [2, 3]
+    if kind == "reddit":
+        assert comments[3]["score"] == 1 and comments[2]["score"] == 0
+    else:
+        assert (comments[3]["num_likes"], comments[3]["num_dislikes"]) == (2, 1)
+    ok(p.execute(0, "unlike_comment", comment_id=3))
+    ok(p.execute(0, "create_comment", post_id=1, content="c4"))
+    (post,), _ = p.views.show([1])
+    assert [c["content"] for c in post["comments"]] == ["c3", "c4"]
+    rated = post["comments"][0]
+    assert (rated["score"] == 0) if kind == "reddit" else (rated["num_likes"] == 1)

@@ -251,6 +251,35 @@ def test_activation_group_errors_name_the_key(group: dict, message: str) -> None
         config(activation={"groups": [group]})
 
 
+def test_runs_collect_garbage_rarely_while_they_advance():
+    """`run` raises the collector's young-generation threshold (never lowers it) and gives
+    the process its thresholds back afterwards, also when the run fails."""
+    import gc
+
+    from oasis_des.engine.collector import YOUNG_THRESHOLD
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    try:
+        for young in (700, 2 * YOUNG_THRESHOLD):
+            gc.set_threshold(young, 10, 10)
+            sim = Simulation(config(population={"agents": 20}, time={"duration": 30.0,
+                                    "commit_every": 6.0}))
+            sim.run(until=12.0, progress=lambda p: seen.append(gc.get_threshold()))
+            assert gc.get_threshold() == (young, 10, 10)
+            assert seen[-1] == (max(young, YOUNG_THRESHOLD), 10, 10)
+
+            def fail(progress: object) -> None:
+                raise RuntimeError("stop")
+
+            with pytest.raises(RuntimeError):
+                sim.run(progress=fail)
+            assert gc.get_threshold() == (young, 10, 10)
+            sim.close()
+    finally:
+        gc.set_threshold(*before)
+
+
 @pytest.mark.parametrize("limit", [1, 0])
 def test_runs_limit_blas_threads_while_they_advance(limit):
     """`engine.blas_threads` bounds BLAS threads during `run` (0 leaves the library's

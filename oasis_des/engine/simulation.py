@@ -23,6 +23,7 @@ from oasis_des import __version__
 from oasis_des.agents.population import Population
 from oasis_des.engine import checkpoint, schedule
 from oasis_des.engine.agenda import Agenda, Kind
+from oasis_des.engine.collector import rare_collections
 from oasis_des.engine.config import Config
 from oasis_des.engine.digest import table_digest
 from oasis_des.engine.gateway import Gateway, GatewayStats
@@ -415,7 +416,7 @@ class Simulation:
         object cannot). `request_stop()` (e.g. from a Ctrl-C handler) commits and ends the
         run before the next event that no platform action is in progress for.
         """
-        with blas_threads(self.config.engine.blas_threads):
+        with blas_threads(self.config.engine.blas_threads), rare_collections():
             return self._advance(until, progress)
 
     def _advance(

@@ -38,7 +38,7 @@ from oasis_des.platform.handlers.relations import RelationActions
 from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.recsys import make_recommender
 from oasis_des.platform.recsys.index import FeedIndex
-from oasis_des.platform.render import PostViews, encode_json
+from oasis_des.platform.render import PostViews, encode_info
 from oasis_des.platform.settings import PlatformSettings
 from oasis_des.platform.state import ActionFailed, Outcome
 from oasis_des.platform.store import Store
@@ -262,7 +262,7 @@ class Platform(
         self.feed_index.reset()
 
     def _trace(self, uid: int, kind: ActionType, info: dict[str, Any] | str) -> None:
-        text = info if isinstance(info, str) else encode_json(info)
+        text = info if isinstance(info, str) else encode_info(info)
         self.connection.execute(
             "INSERT INTO trace (user_id, created_at, action, info, sim_time) VALUES (?, ?, ?, ?, ?)",
             (uid, self._stamp(), _VALUES[kind], text, self.clock.now),
@@ -318,6 +318,8 @@ class Platform(
     def engaged(self, user_id: int, post_ids: Sequence[int]) -> tuple[frozenset[int], ...]:
         """Which of `post_ids` `user_id` has already liked, disliked and reposted (judged
         by their roots, as the actions are): the actions the platform would refuse."""
+        if not self.engagement.active(user_id):
+            return _NOTHING
         roots = {
             pid: row[2] if row[2] is not None and row[4] is None else pid
             for pid, row in self.posts.many(post_ids).items()
@@ -354,6 +356,7 @@ class Platform(
 
 
 _VALUES = {kind: kind.value for kind in ActionType}  # Enum.value is a slow descriptor
+_NOTHING: tuple[frozenset[int], ...] = (frozenset(), frozenset(), frozenset())
 
 
 def _storable(value: Any) -> str:

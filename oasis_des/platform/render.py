@@ -31,14 +31,19 @@ def _json(value: Any) -> str:
     return encode_json(value)
 
 
+def encode_info(info: dict[str, Any]) -> str:
+    """encode_json(info) for a trace row's `info`, key by key: every action writes one,
+    and for a few small values the encoder's set-up cost more than the text."""
+    parts = []
+    for key, value in info.items():
+        if type(key) is not str:  # the encoder turns other keys into text its own way
+            return encode_json(info)
+        parts.append(f"{_encode_str(key)}: {_json(value)}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def _in(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
-
-
-def _ratings(likes: int, dislikes: int, show_score: bool) -> dict[str, int]:
-    if show_score:
-        return {"score": likes - dislikes}
-    return {"num_likes": likes, "num_dislikes": dislikes}
 
 
 class _Thread:
@@ -52,20 +57,28 @@ class _Thread:
         self.parts: list[str] = []
         self._joined: str | None = None
 
-    def put(self, comment: dict[str, Any], limit: int) -> None:
-        """Add a new comment, or replace an existing one (its counters changed)."""
-        cid = comment["comment_id"]
-        at = bisect_left(self.ids, cid)
-        if at < len(self.ids) and self.ids[at] == cid:
-            self.comments[at], self.parts[at] = comment, encode_json(comment)
-        elif at == len(self.ids):
-            self.ids.append(cid)
-            self.comments.append(comment)
-            self.parts.append(encode_json(comment))
-            if 0 < limit < len(self.ids):
-                del self.ids[0], self.comments[0], self.parts[0]
-        else:  # older than the shown window: not shown
+    def add(self, comment: dict[str, Any], limit: int) -> None:
+        """Add a comment newer than those held (comment ids only grow); beyond `limit`
+        (> 0) the oldest is no longer shown."""
+        self.ids.append(comment["comment_id"])
+        self.comments.append(comment)
+        self.parts.append(encode_json(comment))
+        if 0 < limit < len(self.ids):
+            del self.ids[0], self.comments[0], self.parts[0]
+        self._joined = None
+
+    def rate(self, comment_id: int, counter: str, delta: int) -> None:
+        """Add `delta` to a counter ("num_likes" or "num_dislikes") of a held comment;
+        a comment not held is older than those shown."""
+        at = bisect_left(self.ids, comment_id)
+        if at == len(self.ids) or self.ids[at] != comment_id:
             return
+        comment = dict(self.comments[at])  # views handed out share the old dict
+        if "score" in comment:
+            comment["score"] += delta if counter == "num_likes" else -delta
+        else:
+            comment[counter] += delta
+        self.comments[at], self.parts[at] = comment, encode_json(comment)
         self._joined = None
 
     def joined(self) -> str:
@@ -80,9 +93,10 @@ class PostViews:
     Every refresh shows posts, and popular posts carry hundreds of comments: rendering and
     encoding them again for each viewer dominated a run. A view depends only on its
     *counter post* (the post itself, or the root of a repost): that post's counters and
-    comments. Comments are kept per counter post and updated one at a time; handlers
-    report every change (`changed`, `comment_changed`), since all other columns a view
-    shows never change. After a rollback the platform calls `clear()`.
+    comments. Comments are read once per counter post and then kept current from what the
+    handlers report (`changed`, `comment_created`, `comment_rated`), with no query, since
+    all other columns a view shows never change. After a rollback the platform calls
+    `clear()`.
     """
 
     def __init__(
@@ -100,19 +114,29 @@ class PostViews:
         self._cache: dict[int, tuple[int, int, dict[str, Any], str]] = {}
         self._version: dict[int, int] = {}
         self._threads: dict[int, _Thread] = {}  # counter post id -> its shown comments
+        self._heads: dict[int, tuple[int, dict[str, Any], str]] = {}  # post id -> _head(...)
 
     def changed(self, counter_post: int) -> None:
         """The counters of `counter_post` changed: its views are stale."""
         self._version[counter_post] = self._version.get(counter_post, 0) + 1
 
-    def comment_changed(self, post_id: int, comment_id: int) -> None:
-        """Comment `comment_id` of `post_id` was created or its counters changed."""
+    def comment_created(
+        self, post_id: int, comment_id: int, user_id: int, content: str, created_at: Any
+    ) -> None:
+        """Comment `comment_id` was written on `post_id` (its counters start at 0)."""
         thread = self._threads.get(post_id)
         if thread is not None:
-            row = self._conn.execute(
-                f"{self._select} WHERE comment_id = ?", (comment_id,)
-            ).fetchone()
-            thread.put(dict(zip(self._keys, row)), self._limit)
+            counters = (0,) if self._show_score else (0, 0)
+            row = (comment_id, post_id, user_id, content, created_at, *counters)
+            thread.add(dict(zip(self._keys, row)), self._limit)
+        self.changed(post_id)
+
+    def comment_rated(self, post_id: int, comment_id: int, counter: str, delta: int) -> None:
+        """`delta` was added to `counter` ("num_likes" or "num_dislikes") of comment
+        `comment_id`, shown on `post_id`."""
+        thread = self._threads.get(post_id)
+        if thread is not None:
+            thread.rate(comment_id, counter, delta)
         self.changed(post_id)
 
     def created(self, post_id: int) -> None:
@@ -125,6 +149,7 @@ class PostViews:
         self._cache.clear()
         self._version.clear()
         self._threads.clear()
+        self._heads.clear()
 
     def show(self, post_ids: Sequence[int]) -> tuple[list[dict[str, Any]], str]:
         """The posts `post_ids` (in that order, unknown ids skipped) as agents see them,
@@ -153,7 +178,7 @@ class PostViews:
                 view["comments"] = list(view["comments"])
                 views.append(view)
                 parts.append(entry[3])
-        return views, '{"posts": [' + ", ".join(parts) + "]}"
+        return views, f'{{"posts": [{", ".join(parts)}]}}'  # (one copy fewer than +)
 
     @property
     def _select(self) -> str:
@@ -171,37 +196,47 @@ class PostViews:
             shown.append((pid, row, roots[row[2]] if is_repost else row))
         threads = self._threads  # (a set minus dict keys would copy all the keys)
         self._load_threads(sorted({c[0] for _, _, c in shown if c[0] not in threads}))
-        threshold = self._report_threshold
+        heads, threshold = self._heads, self._report_threshold
         for pid, row, counters in shown:
-            content = _content(row, roots)
-            if threshold > 0 and counters[9] >= threshold:
-                content = f"[Warning: This post has been reported {counters[9]} times]\n{content}"
-            thread = self._threads[counters[0]]
-            ratings = _ratings(counters[6], counters[7], self._show_score)
-            view = {
-                "post_id": pid,
-                "user_id": row[1],
-                "content": content,
-                "created_at": counters[5],
-                **ratings,
-                "num_shares": counters[8],
-                "num_reports": counters[9],
-                "comments": thread.comments,
-            }
+            reports = counters[9]
+            warned = reports if 0 < threshold <= reports else 0
+            head = heads.get(pid)
+            if head is None or head[0] != warned:
+                head = heads[pid] = self._head(pid, row, roots, counters[5], warned)
+            thread = threads[counters[0]]
+            view = dict(head[1])
+            if self._show_score:
+                view["score"] = counters[6] - counters[7]
+                rated = f'"score": {_json(view["score"])}'
+            else:
+                view["num_likes"], view["num_dislikes"] = counters[6], counters[7]
+                rated = f'"num_likes": {_json(counters[6])}, "num_dislikes": {_json(counters[7])}'
+            view["num_shares"], view["num_reports"] = counters[8], reports
+            view["comments"] = thread.comments
             # What encode_json(view) gives, written out: one post's JSON is built per view
             # change, and the encoder's set-up cost more than the text.
-            rated = ", ".join(f'"{key}": {_json(value)}' for key, value in ratings.items())
-            text = (
-                f'{{"post_id": {_json(pid)}, "user_id": {_json(row[1])}, '
-                f'"content": {_json(content)}, "created_at": {_json(counters[5])}, {rated}, '
-                f'"num_shares": {_json(counters[8])}, "num_reports": {_json(counters[9])}, '
-                f'"comments": [{thread.joined()}]}}'
-            )
+            text = (f'{head[2]}{rated}, "num_shares": {_json(counters[8])}, '
+                    f'"num_reports": {_json(reports)}, "comments": [{thread.joined()}]}}')
             cache.pop(pid, None)  # re-inserted last: the oldest entries are evicted first
             cache[pid] = out[pid] = (counters[0], self._version.get(counters[0], 0), view, text)
         trim_oldest(cache, self._max_entries)
-        trim_oldest(self._threads, self._max_entries)
+        trim_oldest(heads, self._max_entries)
+        trim_oldest(threads, self._max_entries)
         return out
+
+    @staticmethod
+    def _head(
+        pid: int, row: list[Any], roots: dict[int, list[Any]], created_at: Any, warned: int
+    ) -> tuple[int, dict[str, Any], str]:
+        """What a view shows before its counters, which changes only with the number of
+        reports once they pass the threshold: (that number or 0, the keys, their JSON)."""
+        content = _content(row, roots)
+        if warned:
+            content = f"[Warning: This post has been reported {warned} times]\n{content}"
+        keys = {"post_id": pid, "user_id": row[1], "content": content, "created_at": created_at}
+        text = (f'{{"post_id": {_json(pid)}, "user_id": {_json(row[1])}, '
+                f'"content": {_json(content)}, "created_at": {_json(created_at)}, ')
+        return warned, keys, text
 
     def _load_threads(self, post_ids: list[int]) -> None:
         if not post_ids:
@@ -223,7 +258,7 @@ class PostViews:
                 ).fetchall())
             ]
         for r in rows:
-            threads[r[1]].put(dict(zip(keys, r)), limit)
+            threads[r[1]].add(dict(zip(keys, r)), limit)
         self._threads.update(threads)
 
 

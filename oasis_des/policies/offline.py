@@ -226,22 +226,24 @@ _CODE = {name: i for i, name in enumerate(OPTION_NAMES)}
 class _Feed:
     """The posts (and their first comments) of a batch's observations, as flat arrays.
 
-    Built in one pass over the posts (a batch holds tens of thousands of them at scale).
+    Built in one pass over the posts (a batch holds tens of thousands of them at scale);
+    their first comments (a few per post, but many per batch) are gathered as whole lists.
     """
 
     def __init__(self, batch: Sequence[Observation]) -> None:
         posts: list[dict[str, Any]] = []
         comments: list[dict[str, Any]] = []
-        obs, position, c_obs, c_pair, c_author, c_sigma = [], [], [], [], [], []
+        obs: list[int] = []
+        position: list[int] = []
+        c_pair: list[int] = []
         topics, sigma, score, author, flags = [], [], [], [], []
         for i, o in enumerate(batch):
+            shown = o.posts
+            obs += [i] * len(shown)
+            position += range(len(shown))
             following, muted = o.following, o.muted
             liked, disliked, reposted = o.liked, o.disliked, o.reposted
-            for j, post in enumerate(o.posts):
-                pair = len(posts)
-                posts.append(post)
-                obs.append(i)
-                position.append(j)
+            for post in shown:
                 topic, stance = features(post["content"])
                 topics.append(topic)
                 sigma.append(stance)
@@ -251,28 +253,27 @@ class _Feed:
                 author.append(user)
                 flags.append((user in following, user in muted, pid in liked,
                               pid in disliked, pid in reposted))
-                for comment in post.get("comments", ())[:3]:
-                    comments.append(comment)
-                    c_obs.append(i)
-                    c_pair.append(pair)
-                    c_author.append(comment["user_id"])
-                    c_sigma.append(features(comment["content"])[1])
+                first = post.get("comments", ())[:3]
+                if first:
+                    c_pair += [len(posts)] * len(first)
+                    comments += first
+                posts.append(post)
         self.posts, self.comments = posts, comments
         self.obs = np.array(obs, dtype=np.int64)
         self.position = np.array(position, dtype=np.int64)
         self.agents = np.array([o.agent_id for o in batch], dtype=np.int64)
         self.agent = self.agents[self.obs]
-        self.topic = np.array(topics).reshape(len(posts), N_TOPICS)
+        self.topic = (np.concatenate(topics) if topics else np.zeros(0)).reshape(len(posts), N_TOPICS)
         self.sigma = np.array(sigma, dtype=np.float64)
         self.score = np.array(score, dtype=np.float64)
         self.author = np.array(author, dtype=np.int64)
         marks = np.array(flags, dtype=bool).reshape(len(posts), 5)
         self.following, self.muted = marks[:, 0], marks[:, 1]
         self.done = {"like_post": marks[:, 2], "dislike_post": marks[:, 3], "repost": marks[:, 4]}
-        self.c_obs = np.array(c_obs, dtype=np.int64)
         self.c_pair = np.array(c_pair, dtype=np.int64)
-        self.c_sigma = np.array(c_sigma, dtype=np.float64)
-        self.c_author = np.array(c_author, dtype=np.int64)
+        self.c_obs = self.obs[self.c_pair]
+        self.c_sigma = np.array([features(c["content"])[1] for c in comments], dtype=np.float64)
+        self.c_author = np.array([c["user_id"] for c in comments], dtype=np.int64)
 
     def target(self, name: str, index: int) -> Any:
         """What an option acts on: a post, an author id, a comment, or nothing."""

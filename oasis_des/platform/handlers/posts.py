@@ -37,11 +37,12 @@ class PostActions(PlatformState):
 
     def _act_create_comment(self, uid: int, post_id: int, content: str) -> Outcome:
         root, _ = self._root(post_id)
+        stamp = self._stamp()
         cid = self._insert(
             "INSERT INTO comment (post_id, user_id, content, created_at) VALUES (?, ?, ?, ?)",
-            (root, uid, content, self._stamp()),
+            (root, uid, content, stamp),
         )
-        self.views.comment_changed(root, cid)
+        self.views.comment_created(root, cid, uid, content, stamp)
         return {"comment_id": cid}, {"content": content, "comment_id": cid}
 
     def _act_report_post(self, uid: int, post_id: int, report_reason: str) -> Outcome:

@@ -126,7 +126,7 @@ class RatingActions(PlatformState):
             return
         self.connection.execute(kind.count_sql, (delta, target))
         if shown_on is not None:
-            self.views.comment_changed(shown_on, target)
+            self.views.comment_rated(shown_on, target, kind.counter, delta)
 
     def _act_like_post(self, uid: int, post_id: int) -> Outcome:
         return self._rate(LIKE, uid, post_id)
