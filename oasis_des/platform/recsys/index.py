@@ -101,7 +101,8 @@ class FeedIndex:
         # The post whose text a post's embedding is made of: a repost of a common post has
         # that post's text (and its vector, copied); every other post its own (-1: none).
         self.source = np.full(1, -1, dtype=np.int64)
-        self._twins, self._twins_of = np.zeros(0, dtype=np.int64), (0, -1)
+        self._twins: np.ndarray | None = None
+        self._twins_of = (0, -1)  # the (first, last) post ids _twins is for
         self.missing: list[int] = []  # ids below last_post with no post (gaps)
         self._by_author: dict[int, array] = {}
         self._followers: np.ndarray | None = None
@@ -408,15 +409,18 @@ class FeedIndex:
         full = self._vectors[rows]
         return full, full if self._coarse is self._vectors else self._coarse[rows], lo
 
-    def window_twins(self) -> np.ndarray:
+    def window_twins(self) -> np.ndarray | None:
         """For each row of `window_vectors`, the row holding the same vector: a repost's
         source post when it is in the window (the ranking scores each vector once), else
-        the row itself (read-only; computed once per window)."""
+        the row itself; None when every row is its own (read-only; once per window)."""
         lo, last = self.window_start, self.last_post
         if self._twins_of != (lo, last):
+            own = np.arange(last - lo + 1)
             source = self.source[lo : last + 1] - lo
-            self._twins = np.where(source >= 0, source, np.arange(len(source)))
-            self._twins.flags.writeable = False
+            twins = np.where(source >= 0, source, own)
+            self._twins = None if np.array_equal(twins, own) else twins
+            if self._twins is not None:
+                self._twins.flags.writeable = False
             self._twins_of = (lo, last)
         return self._twins
 

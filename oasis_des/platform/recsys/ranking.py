@@ -273,7 +273,8 @@ def _scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 
 def _interest(
-    queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray | None, twins: np.ndarray
+    queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray | None,
+    twins: np.ndarray | None,
 ) -> np.ndarray:
     """max(cos, 0) + SIM_FLOOR of each query and row of `rows` (None: all rows), one line
     per query, each distinct vector scored once: a row whose twin is another row takes the
@@ -283,9 +284,9 @@ def _interest(
     if rows is None:  # the whole window, in place: scored whole (cheaper than gathering
         # the distinct rows for a few queries), then each row takes its twin's value
         out = _lift(_scores(queries, vectors))
-        return out if np.array_equal(twins, np.arange(len(twins))) else np.take(out, twins, axis=1)
-    held = twins[rows]
-    if np.array_equal(held, rows):
+        return out if twins is None else np.take(out, twins, axis=1)
+    held = rows if twins is None else twins[rows]
+    if held is rows or np.array_equal(held, rows):
         return _lift(_scores(queries, vectors[rows]))
     # the distinct rows, and where each row's value is among theirs (no sort)
     seen = np.zeros(len(vectors), dtype=bool)
@@ -306,7 +307,7 @@ def _lift(similarity: np.ndarray) -> np.ndarray:
 def _threshold_scan(
     vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
     hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray, rank: np.ndarray,
-    twins: np.ndarray,
+    twins: np.ndarray | None,
 ) -> _Best:
     """Per query, the `keep` best rows by (score, row): ties go to newer rows.
 
@@ -315,7 +316,8 @@ def _threshold_scan(
     score. `position` is scratch space of at least len(order) entries, all -1 (and left
     so). Up to GATHER_USERS queries score the whole window and are settled at once
     (`_settle`, which needs `rank`: each row's place in `order`). `twins[row]` is the row
-    holding the same vector (a repost's source), or the row itself: see `_interest`.
+    holding the same vector (a repost's source), or the row itself (None: every row's
+    own); see `_interest`.
     """
     b, n = len(queries), len(order)
     best = _Best(b, keep)
