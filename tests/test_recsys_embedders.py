@@ -16,9 +16,9 @@ from oasis_des.platform.recsys.embedders import (
     HashingEmbedder,
     SentenceTransformerEmbedder,
     embedder_factory,
+    fold,
     stem,
 )
-from oasis_des.platform.recsys.index import fold
 
 TEXTS = ["I love cats", "Cats are great pets!", "The election results are in", "", "?!"]
 

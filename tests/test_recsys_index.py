@@ -98,7 +98,7 @@ def test_rec_rows_only_for_users_who_refreshed():
     p.execute(4, "refresh")
     users = {r[0] for r in p.connection.execute("SELECT user_id FROM rec")}
     assert users == {2, 4}
-    assert len(p.feed_index._profiles) == 2  # profile vectors of those two only
+    assert len(p.feed_index.profiles) == 2  # profile vectors of those two only
 
 
 def test_bulk_signed_up_users_get_profile_vectors_lazily():
@@ -108,7 +108,7 @@ def test_bulk_signed_up_users_get_profile_vectors_lazily():
     for i in range(10):
         p.execute(i, "create_post", content=f"post {i} about sports and music")
     p.execute(7, "refresh")
-    assert list(p.feed_index._profiles) == [7]
+    assert list(p.feed_index.profiles) == [7]
 
 
 def test_profiles_embedded_together_equal_profiles_embedded_alone():
@@ -121,12 +121,12 @@ def test_profiles_embedded_together_equal_profiles_embedded_alone():
         sign_up_population(p, population)
         p.sign_up(900, "nobio", "No Bio", "  ")
     users = [3, 900, 17, 3, 5000, 25]
-    together.feed_index.embed_profiles(users)
-    assert list(together.feed_index._profiles) == [3, 900, 17, 5000, 25]
+    together.feed_index.profiles.embed_many(users)
+    assert list(together.feed_index.profiles) == [3, 900, 17, 5000, 25]
     for uid in users:
-        assert np.array_equal(together.feed_index.profile(uid), alone.feed_index.profile(uid))
+        assert np.array_equal(together.feed_index.profiles.vector(uid), alone.feed_index.profiles.vector(uid))
     no_bio = alone.feed_index.embedder.embed(["No Bio nobio"])[0]
-    assert np.array_equal(alone.feed_index.profile(900), no_bio)
+    assert np.array_equal(alone.feed_index.profiles.vector(900), no_bio)
 
 
 def test_profiles_of_batch_dependent_embedders_are_embedded_one_at_a_time():
@@ -136,9 +136,9 @@ def test_profiles_of_batch_dependent_embedders_are_embedded_one_at_a_time():
     embed = embedder.embed
     embedder.batch_invariant = False
     embedder.embed = lambda texts: calls.append(len(texts)) or embed(texts)
-    p.feed_index.embed_profiles([0, 1, 2])
-    assert calls == [] and not p.feed_index._profiles
-    p.feed_index.profile(1)
+    p.feed_index.profiles.embed_many([0, 1, 2])
+    assert calls == [] and not p.feed_index.profiles
+    p.feed_index.profiles.vector(1)
     assert calls == [1]
 
 

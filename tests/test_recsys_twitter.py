@@ -162,7 +162,7 @@ def test_large_windows_rank_nearly_exactly(monkeypatch):
     for uid in range(0, 200, 4):
         followees, muted = index.relations(uid)
         hidden = np.isin(authors, [uid, *followees, *muted])
-        score = (np.maximum(vectors @ index.profile(uid), 0) + SIM_FLOOR) * fans
+        score = (np.maximum(vectors @ index.profiles.vector(uid), 0) + SIM_FLOOR) * fans
         score[hidden] = -np.inf
         best = np.sort(score)[-k:]
         got = score[np.array(recommend(p, uid, k)) - 1]

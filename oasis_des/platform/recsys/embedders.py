@@ -33,7 +33,7 @@ class Embedder(Protocol):
 
     dim: int
     # Optional: true when a text's vector does not depend on the others embedded with it
-    # (then profiles are embedded a tick's users at a time; see FeedIndex.embed_profiles).
+    # (then profiles are embedded a tick's users at a time; see profiles.py).
     batch_invariant: bool
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -229,3 +229,24 @@ def embedder_factory(name: str) -> Callable[[], Embedder]:
     if not callable(target):
         raise TypeError(f"Embedder {name!r} is neither a class, a function nor an embedder.")
     return target
+
+
+# Dimension of the coarse vectors that rankers scan (see `fold`).
+COARSE_DIM = 64
+
+
+def fold(vectors: np.ndarray, dim: int = COARSE_DIM) -> np.ndarray:
+    """Vectors shrunk to `dim` columns by summing blocks of `dim` columns, normalised.
+
+    For hashed features this is exactly hashing into `dim` buckets (bucket % dim); for
+    dense model embeddings it is a fixed random-like projection. Scanning the window costs
+    memory bandwidth per dimension, so rankers scan these and re-rank the best with the
+    full vectors.
+    """
+    n, full = vectors.shape
+    if full <= dim:
+        return vectors
+    blocks = -(-full // dim)
+    if blocks * dim != full:
+        vectors = np.pad(vectors, ((0, 0), (0, blocks * dim - full)))
+    return normalise(vectors.reshape(n, blocks, dim).sum(axis=1))

@@ -31,7 +31,7 @@ class EmbeddingRecommender(RankedRecommender):
         index = self._index
         index.window_vectors()  # engaged posts need their vectors
         liked = index.vectors_of(index.engaged(user_id))
-        profile = index.profile(user_id)
+        profile = index.profiles.vector(user_id)
         if not len(liked):
             return profile, None
         return normalise(profile + normalise(liked.mean(axis=0))), None

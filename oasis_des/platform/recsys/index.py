@@ -12,55 +12,32 @@ window (the `candidate_window` most recent posts). It learns of changes in three
 
 Embeddings are computed once per post, in one batch for all posts created since the last
 recommendation, and only if a recommender asks for them. User profile vectors are computed
-on a user's first refresh, never for the whole population up front.
+on a user's first refresh, never for the whole population up front (`profiles.py`).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, insort
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from oasis_des.platform.actions import INT64_MAX, ActionType
 from oasis_des.platform.bounded import trim_oldest
-from oasis_des.platform.recsys.embedders import Embedder, embedder_factory, normalise
+from oasis_des.platform.recsys.embedders import COARSE_DIM, Embedder, embedder_factory, fold
+from oasis_des.platform.recsys.profiles import Profiles
 
 if TYPE_CHECKING:
     from oasis_des.platform.platform import Platform
 
 # Posts embedded per embedder call (bounds the memory of a large backlog).
 EMBED_BATCH = 8192
-# Dimension of the coarse vectors that rankers scan (see `fold`).
-COARSE_DIM = 64
-# Profile vectors kept (the oldest are dropped, and recomputed if needed again).
-PROFILE_CACHE = 100_000
-# Users read per query when profiles are embedded together (SQLite's parameter limit).
-PROFILE_QUERY = 500
 # Users whose follows and mutes are held (the oldest are dropped, and read again if needed).
 RELATIONS_CACHE = 200_000
 # Liked, reposted or quoted posts remembered per user (OASIS's like history keeps 5).
 ENGAGEMENT_MEMORY = 5
-
-
-def fold(vectors: np.ndarray, dim: int = COARSE_DIM) -> np.ndarray:
-    """Vectors shrunk to `dim` columns by summing blocks of `dim` columns, normalised.
-
-    For hashed features this is exactly hashing into `dim` buckets (bucket % dim); for
-    dense model embeddings it is a fixed random-like projection. Scanning the window costs
-    memory bandwidth per dimension, so rankers scan these and re-rank the best with the
-    full vectors.
-    """
-    n, full = vectors.shape
-    if full <= dim:
-        return vectors
-    blocks = -(-full // dim)
-    if blocks * dim != full:
-        vectors = np.pad(vectors, ((0, 0), (0, blocks * dim - full)))
-    return normalise(vectors.reshape(n, blocks, dim).sum(axis=1))
 
 
 def fan_score(followers: np.ndarray) -> np.ndarray:
@@ -112,8 +89,7 @@ class FeedIndex:
         self._coarse: np.ndarray | None = None  # fold(_vectors), or _vectors itself
         self._base = 1  # post id of the first row of `_vectors`
         self._embedded = 0  # posts up to this id have their row
-        self._profiles: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._coarse_profiles: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.profiles = Profiles(self._conn, lambda: self.embedder)
         self._engaged: dict[int, list[int]] = {}
         self._relations: dict[int, tuple[list[int], set[int]]] = {}
         self._in_network: dict[int, np.ndarray] = {}
@@ -342,55 +318,6 @@ class FeedIndex:
         if self._embedder is None:
             self._embedder = self._make_embedder()
         return self._embedder
-
-    def profile(self, uid: int) -> np.ndarray:
-        """The unit vector of a user's bio (or name when the bio is empty), computed once."""
-        vector = self._profiles.get(uid)
-        if vector is None:
-            vector = self.embedder.embed(self._profile_texts([uid]))[0]
-            self._remember_profile(uid, vector)
-        return vector
-
-    def embed_profiles(self, uids: Sequence[int]) -> None:
-        """Compute the profiles of `uids` not known yet in one batch (a tick's new users),
-        when the embedder's vectors do not depend on their batch: else `profile` embeds
-        each alone, so that a user's vector never depends on who else was embedded."""
-        missing = [u for u in dict.fromkeys(uids) if u not in self._profiles]
-        if len(missing) < 2 or not getattr(self.embedder, "batch_invariant", False):
-            return
-        for uid, vector in zip(missing, self.embedder.embed(self._profile_texts(missing))):
-            self._remember_profile(uid, vector)
-
-    def _profile_texts(self, uids: list[int]) -> list[str]:
-        """Each user's bio, or "name user_name" when the bio is empty ("" if unknown)."""
-        rows: dict[int, tuple[str | None, str | None, str | None]] = {}
-        for start in range(0, len(uids), PROFILE_QUERY):
-            part = uids[start : start + PROFILE_QUERY]
-            marks = ",".join("?" * len(part))
-            for uid, name, user_name, bio in self._conn.execute(
-                f"SELECT user_id, name, user_name, bio FROM user WHERE user_id IN ({marks})", part
-            ):
-                rows[uid] = (name, user_name, bio)
-        texts = []
-        for uid in uids:
-            name, user_name, bio = rows.get(uid, ("", "", ""))
-            texts.append(bio if bio and bio.strip() else f"{name or ''} {user_name or ''}")
-        return texts
-
-    def _remember_profile(self, uid: int, vector: np.ndarray) -> None:
-        self._profiles[uid] = vector
-        if len(self._profiles) > PROFILE_CACHE:
-            self._profiles.popitem(last=False)
-
-    def coarse_profile(self, uid: int) -> np.ndarray:
-        """fold(profile(uid)), computed once."""
-        vector = self._coarse_profiles.get(uid)
-        if vector is None:
-            vector = fold(self.profile(uid)[None, :])[0]
-            self._coarse_profiles[uid] = vector
-            if len(self._coarse_profiles) > PROFILE_CACHE:
-                self._coarse_profiles.popitem(last=False)
-        return vector
 
     def window_vectors(self) -> tuple[np.ndarray, np.ndarray, int]:
         """(full vectors, coarse vectors, first post id) of the candidate window, one row

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from oasis_des.platform.recsys.index import FeedIndex, fold
+from oasis_des.platform.recsys.embedders import fold
+from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.rng import KeyedStream
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ class RankedRecommender:
         self._index.window_vectors()  # embed new posts before profiles share the embedder
         if not user_ids:
             return
-        self._index.embed_profiles(user_ids)
+        self._index.profiles.embed_many(user_ids)
         queries = [self.query(u) for u in user_ids]
         coarse = [c for _, c in queries]
         ranked = self._ranker.top_many(

@@ -25,7 +25,8 @@ class TwitterRecommender(RankedRecommender):
     popularity = True
 
     def query(self, user_id: int) -> tuple[np.ndarray, np.ndarray | None]:
-        return self._index.profile(user_id), self._index.coarse_profile(user_id)
+        profiles = self._index.profiles
+        return profiles.vector(user_id), profiles.coarse(user_id)
 
     def excluded(self, user_id: int) -> np.ndarray:
         index = self._index
