@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from engine_helpers import config, small_population
 
-from oasis_des.engine.simulation import RunResult, Simulation
+from oasis_des.engine.results import RunResult
+from oasis_des.engine.simulation import Simulation
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,8 @@ from llm_server import LLMServer, Reply, like_first_post
 
 from oasis_des.engine.checkpoint import read_checkpoint
 from oasis_des.engine.gateway import PolicyAbort
-from oasis_des.engine.simulation import RunResult, Simulation
+from oasis_des.engine.results import RunResult
+from oasis_des.engine.simulation import Simulation
 from oasis_des.llm import faults
 from oasis_des.llm.cache import ReplayMiss
 

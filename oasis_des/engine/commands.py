@@ -8,7 +8,8 @@ import sys
 from typing import Any, TextIO
 
 from oasis_des.engine.config import Config, load_config, parse_duration
-from oasis_des.engine.simulation import Progress, RunResult, Simulation
+from oasis_des.engine.results import Progress, RunResult
+from oasis_des.engine.simulation import Simulation
 from oasis_des.llm.usage import LLMUsage
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time as wallclock
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Generator
@@ -27,6 +27,7 @@ from oasis_des.engine.collector import rare_collections
 from oasis_des.engine.config import Config
 from oasis_des.engine.digest import table_digest
 from oasis_des.engine.gateway import Gateway, GatewayStats
+from oasis_des.engine.results import Progress, RunResult
 from oasis_des.engine.runlock import RunLock
 from oasis_des.engine.scripted import ScriptedAction
 from oasis_des.engine.setup import (
@@ -41,7 +42,6 @@ from oasis_des.engine.setup import (
 from oasis_des.engine.threads import blas_threads
 from oasis_des.llm.interview import Interviews
 from oasis_des.llm.session import LLMSession
-from oasis_des.llm.usage import LLMUsage
 from oasis_des.platform.actions import ActionType
 from oasis_des.platform.store import StorageError, storage_error
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
@@ -49,43 +49,6 @@ from oasis_des.policies.router import PolicyRouter, policy_for
 from oasis_des.rng import keyed_uniform
 
 REFRESH = ActionType.REFRESH.value
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunResult:
-    """What a run produced and how it went."""
-
-    db_path: str
-    actions: dict[str, int]  # successful actions (trace rows) per action name
-    failures: dict[str, int]  # failed attempts per action name
-    activations: int
-    skipped_activations: int  # activations while the agent was still deciding
-    sim_time: float  # simulated minutes reached
-    wall_seconds: float
-    digest: str  # SHA-256 of the result tables (see digest.py)
-    gateway: GatewayStats
-    setup_actions: int = 0  # trace rows written before the run (sign-ups, seed posts)
-    llm: LLMUsage | None = None  # LLM calls, tokens, cost and faults (None: no LLM agents)
-
-    @property
-    def total_actions(self) -> int:
-        return sum(self.actions.values())
-
-    @property
-    def run_actions(self) -> int:
-        """Trace rows written by the run itself (excluding sign-ups and seed posts)."""
-        return self.total_actions - self.setup_actions
-
-
-@dataclass(frozen=True, kw_only=True)
-class Progress:
-    """Reported to a progress callback after each committed stretch of simulated time."""
-
-    sim_time: float
-    duration: float
-    activations: int
-    actions: int
-    wall_seconds: float
 
 
 class Simulation:
