@@ -15,7 +15,9 @@ from typing import Any, Sequence
 import pytest
 
 from engine_helpers import config, small_population
+from oasis_des.agents.synthetic import generate_population
 from oasis_des.engine import checkpoint
+from oasis_des.engine.agenda import Environment
 from oasis_des.engine.scripted import ScriptedAction
 from oasis_des.engine.simulation import Simulation
 from oasis_des.policies.base import Decision, Observation
@@ -74,6 +76,43 @@ def test_stopped_and_resumed_twice_ends_with_the_uninterrupted_digest(
         sim.close()
     assert result.sim_time == SCENARIOS[scenario]["time"]["duration"]
     assert result.digest == expected
+
+
+def test_entries_fire_at_exactly_their_time_from_any_now() -> None:
+    """From minute 81.04727233441666 no float delay reaches 243.75016254864087 (SimPy adds
+    it to now); a run resumed at minute 170 would reach it, so the agenda must too."""
+    now, time = 81.04727233441666, 243.75016254864087
+    assert now + (time - now) != time
+    env = Environment(initial_time=now)
+    fired: list[float] = []
+    env.timeout_at(time).callbacks.append(lambda _: fired.append(env.now))
+    env.timeout(1.0).callbacks.append(lambda _: fired.append(env.now))  # plain ones as before
+    env.run()
+    assert fired == [now + 1.0, time]
+
+
+def test_a_continuous_run_resumed_far_from_its_agents_wake_times_ends_the_same(
+    tmp_path: Path,
+) -> None:
+    """Agents of a continuous profile run wake hours after they are scheduled (the case
+    above): stopped in between and resumed, the run must end with the same tables."""
+    population = generate_population(200, seed=5)
+
+    def build(name: str) -> Simulation:
+        cfg = config(seed=5, output={"path": str(tmp_path / f"{name}.db")},
+                     time={"mode": "continuous", "duration": 360.0, "commit_every": 30.0},
+                     activation={"model": "profile"})
+        return Simulation(cfg, population=population)
+
+    whole = build("whole")
+    expected = whole.run().digest
+    whole.close()
+    parts = build("parts")
+    parts.run(until=170.0)
+    parts.close()
+    resumed = Simulation.resume(tmp_path / "parts.db", population=population)
+    assert resumed.run().digest == expected
+    resumed.close()
 
 
 class _Failing:

@@ -7,19 +7,47 @@ payload to the handler registered for `kind`. Saving the agenda saves the run's 
 SimPy runs simultaneous timeouts in the order they were created. Entries carry their
 creation number, and `restore` re-creates saved entries in (time, number) order, so a
 restored run fires them in exactly the order the original run would have. Entries fire at
-exactly their time (see `_delay`), whenever they were scheduled, so a restored run's clock
-reads the same floats as the original's.
+exactly their time (see `Environment`), whenever they were scheduled, so a restored run's
+clock reads the same floats as the original's.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from heapq import heappush
 from typing import Any, Callable
 
 import simpy
+from simpy.events import NORMAL, Event, EventPriority
 
 Handler = Callable[[Any], None]
+
+
+class Environment(simpy.Environment):
+    """A SimPy environment whose timeouts can fire at an exact time.
+
+    SimPy fires a timeout at `now + delay`, and for some (now, time) no float delay gives
+    exactly `time`: past twice `now`, the sums can land on every other float only (a
+    continuous run's agent waking 160 minutes after minute 81 fired an ulp early). A run
+    restored from a checkpoint schedules the saved entries from another `now`, so without
+    this they could fire at neighbouring floats and the tables would differ.
+    """
+
+    _at: float | None = None  # the exact time of the timeout being created
+
+    def timeout_at(self, time: float) -> simpy.Timeout:
+        """A timeout firing at exactly `time` (which must not be before now)."""
+        self._at = time
+        try:
+            return self.timeout(time - self.now)
+        finally:
+            self._at = None
+
+    def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
+        if self._at is None:
+            super().schedule(event, priority, delay)
+        else:  # SimPy's own queue entry, with the exact time in place of now + delay
+            heappush(self._queue, (self._at, priority, next(self._eid), event))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +62,7 @@ class Kind:
 class Agenda:
     """Pending entries of one SimPy environment."""
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: Environment) -> None:
         self.env = env
         self._kinds: dict[str, Kind] = {}
         self._pending: dict[int, tuple[float, str, Any]] = {}
@@ -49,7 +77,7 @@ class Agenda:
         self._next += 1
         time = max(time, self.env.now)
         self._pending[number] = (time, kind, payload)
-        event = self.env.timeout(_delay(self.env.now, time))
+        event = self.env.timeout_at(time)
         event.callbacks.append(lambda _event: self._fire(number))
 
     def _fire(self, number: int) -> None:
@@ -74,19 +102,3 @@ class Agenda:
             if kind not in self._kinds:
                 raise ValueError(f"Checkpoint holds an event of unknown kind {kind!r}.")
             self.at(float(time), kind, self._kinds[kind].load(payload))
-
-
-def _delay(now: float, time: float) -> float:
-    """The delay d for which SimPy's `now + d` is exactly `time` (or 0 if time is past).
-
-    `time - now` alone can miss by a rounding step, and then a run resumed at another
-    `now` would fire the same entry at a neighbouring float.
-    """
-    if time <= now:
-        return 0.0
-    d = time - now
-    while now + d < time:
-        d = math.nextafter(d, math.inf)
-    while now + d > time:
-        d = math.nextafter(d, -math.inf)
-    return d

@@ -22,7 +22,7 @@ import simpy
 from oasis_des import __version__
 from oasis_des.agents.population import Population
 from oasis_des.engine import checkpoint, schedule
-from oasis_des.engine.agenda import Agenda, Kind
+from oasis_des.engine.agenda import Agenda, Environment, Kind
 from oasis_des.engine.collector import rare_collections
 from oasis_des.engine.config import Config
 from oasis_des.engine.digest import table_digest
@@ -113,7 +113,7 @@ class Simulation:
             config.output.path if resuming
             else prepare_output(config.output.path, config.output.overwrite, self._take_lock)
         )
-        self.env = simpy.Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
+        self.env = Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
         self.platform = open_platform(config, self.db_path)
         if not resuming:  # the config first: a run killed while signing up can restart
             self._write_meta()
