@@ -11,11 +11,11 @@ user's vector never depends on who else was embedded with it.
 from __future__ import annotations
 
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from oasis_des.platform.bounded import trim_oldest
 from oasis_des.platform.recsys.embedders import Embedder, fold
 
 # Profile vectors kept (the oldest are dropped, and recomputed if needed again).
@@ -30,8 +30,8 @@ class Profiles:
     def __init__(self, conn: sqlite3.Connection, embedder: Callable[[], Embedder]) -> None:
         self._conn = conn
         self._embedder = embedder  # asked when first needed: a model loads on first use
-        self._full: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._coarse: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._full: dict[int, np.ndarray] = {}
+        self._coarse: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._full)
@@ -45,7 +45,8 @@ class Profiles:
         vector = self._full.get(uid)
         if vector is None:
             vector = self._embedder().embed(self._texts([uid]))[0]
-            self._keep(self._full, uid, vector)
+            self._full[uid] = vector
+            trim_oldest(self._full, PROFILE_CACHE)
         return vector
 
     def coarse(self, uid: int) -> np.ndarray:
@@ -53,7 +54,8 @@ class Profiles:
         vector = self._coarse.get(uid)
         if vector is None:
             vector = fold(self.vector(uid)[None, :])[0]
-            self._keep(self._coarse, uid, vector)
+            self._coarse[uid] = vector
+            trim_oldest(self._coarse, PROFILE_CACHE)
         return vector
 
     def embed_many(self, uids: Sequence[int]) -> None:
@@ -63,8 +65,8 @@ class Profiles:
         embedder = self._embedder()
         if len(missing) < 2 or not getattr(embedder, "batch_invariant", False):
             return
-        for uid, vector in zip(missing, embedder.embed(self._texts(missing))):
-            self._keep(self._full, uid, vector)
+        self._full.update(zip(missing, embedder.embed(self._texts(missing))))
+        trim_oldest(self._full, PROFILE_CACHE)
 
     def _texts(self, uids: list[int]) -> list[str]:
         """Each user's bio, or "name user_name" when the bio is empty ("" if unknown)."""
@@ -81,9 +83,3 @@ class Profiles:
             name, user_name, bio = rows.get(uid, ("", "", ""))
             texts.append(bio if bio and bio.strip() else f"{name or ''} {user_name or ''}")
         return texts
-
-    @staticmethod
-    def _keep(held: OrderedDict[int, np.ndarray], uid: int, vector: np.ndarray) -> None:
-        held[uid] = vector
-        if len(held) > PROFILE_CACHE:
-            held.popitem(last=False)
