@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from oasis_des.platform.recsys.distinct import DistinctVectors
 from oasis_des.platform.recsys.embedders import fold
 from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.rng import KeyedStream
@@ -92,6 +93,7 @@ class WindowRanker:
         self._position = np.zeros(0, dtype=np.int64)  # scratch for _threshold_scan, all -1
         self._rank_key: tuple[object, int, int] | None = None
         self._rank = np.zeros(0, dtype=np.int64)
+        self._distinct = (DistinctVectors(), DistinctVectors())  # of the coarse, full vectors
 
     def _window_weights(self, now_tick: float, lo: int, last: int) -> np.ndarray:
         """recency x popularity of posts lo..last (extended as posts arrive)."""
@@ -164,15 +166,20 @@ class WindowRanker:
         if len(self._position) < n:
             self._position = np.full(2 * n, -1, dtype=np.int64)
         rank, twins = self._ranks(), index.window_twins()
-        if coarse is full or n <= EXACT_ROWS:
+        exact = coarse is full or n <= EXACT_ROWS
+        scanned = full if exact else coarse
+        distinct = None  # the queries score the whole window: each distinct vector once
+        if twins is not None and len(queries) <= GATHER_USERS:
+            distinct = self._distinct[exact].of(scanned, twins, (lo, index.epoch))
+        if exact:
             best = _threshold_scan(full, weights, order, queries, hidden, k, k,
-                                   self._position, rank, twins)
+                                   self._position, rank, twins, distinct)
             return [(r + lo).tolist() for r in best.rows()]
         if coarse_queries is None:
             coarse_queries = fold(queries)
         candidates = _threshold_scan(coarse, weights, order,
                                      np.asarray(coarse_queries, dtype=np.float32), hidden,
-                                     k + RESCORE, k, self._position, rank, twins)
+                                     k + RESCORE, k, self._position, rank, twins, distinct)
         return [(r + lo).tolist() for r in _rerank(full, weights, queries, candidates.ids(), k)]
 
 
@@ -274,18 +281,13 @@ def _scores(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 
 def _interest(
-    queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray | None,
-    twins: np.ndarray | None,
+    queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, twins: np.ndarray | None
 ) -> np.ndarray:
-    """max(cos, 0) + SIM_FLOOR of each query and row of `rows` (None: all rows), one line
-    per query, each distinct vector scored once: a row whose twin is another row takes the
-    twin's value. Reposts share their source's vector (most posts of a busy day are
-    reposts), so a fraction of the rows is scored, and a repost ties its source exactly
-    (the newer post then comes first, as for any tie)."""
-    if rows is None:  # the whole window, in place: scored whole (cheaper than gathering
-        # the distinct rows for a few queries), then each row takes its twin's value
-        out = _lift(_scores(queries, vectors))
-        return out if twins is None else np.take(out, twins, axis=1)
+    """max(cos, 0) + SIM_FLOOR of each query and row of `rows`, one line per query, each
+    distinct vector scored once: a row whose twin is another row takes the twin's value.
+    Reposts share their source's vector (most posts of a busy day are reposts), so a
+    fraction of the rows is scored, and a repost ties its source exactly (the newer post
+    then comes first, as for any tie)."""
     held = rows if twins is None else twins[rows]
     if held is rows or np.array_equal(held, rows):
         return _lift(_scores(queries, vectors[rows]))
@@ -298,6 +300,20 @@ def _interest(
     return np.take(_lift(_scores(queries, vectors[distinct])), place[held], axis=1)
 
 
+def _whole_interest(
+    queries: np.ndarray, vectors: np.ndarray, twins: np.ndarray | None,
+    distinct: tuple[np.ndarray, np.ndarray] | None,
+) -> np.ndarray:
+    """`_interest` of every row, scored in place: `distinct` holds the window's distinct
+    vectors and each row's place among them (distinct.py); without it, every row is scored
+    and takes its twin's value."""
+    if distinct is not None:
+        held, place = distinct
+        return np.take(_lift(_scores(queries, held)), place, axis=1)
+    out = _lift(_scores(queries, vectors))
+    return out if twins is None else np.take(out, twins, axis=1)
+
+
 def _lift(similarity: np.ndarray) -> np.ndarray:
     """max(similarity, 0) + SIM_FLOOR, in place."""
     np.maximum(similarity, 0.0, out=similarity)
@@ -308,7 +324,7 @@ def _lift(similarity: np.ndarray) -> np.ndarray:
 def _threshold_scan(
     vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
     hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray, rank: np.ndarray,
-    twins: np.ndarray | None,
+    twins: np.ndarray | None, distinct: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> _Best:
     """Per query, the `keep` best rows by (score, row): ties go to newer rows.
 
@@ -318,7 +334,8 @@ def _threshold_scan(
     so). Up to GATHER_USERS queries score the whole window and are settled at once
     (`_settle`, which needs `rank`: each row's place in `order`). `twins[row]` is the row
     holding the same vector (a repost's source), or the row itself (None: every row's
-    own); see `_interest`.
+    own); see `_interest`. `distinct` (see `_whole_interest`) serves the queries that
+    score the whole window.
     """
     b, n = len(queries), len(order)
     best = _Best(b, keep)
@@ -329,7 +346,7 @@ def _threshold_scan(
     # A few queries score the whole window once (gathering rows would copy their vectors)
     # and are settled from it; many share gathered chunks, scored a block of rows at a time.
     if b <= GATHER_USERS:
-        whole = _interest(queries, vectors, None, twins)
+        whole = _whole_interest(queries, vectors, twins, distinct)
         whole *= weights
         whole[hidden_of, hidden_rows] = -1.0
         _settle(best, whole, weights, order, rank, starts[1:-1], k)
