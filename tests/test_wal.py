@@ -67,3 +67,27 @@ def test_in_memory_databases_have_no_copier() -> None:
     _write(store, range(3))
     assert store._wal is None
     store.close()
+
+
+def test_a_run_never_closed_leaves_its_rows_in_the_database_file_alone(tmp_path: Path) -> None:
+    """A script that ends without close(): at exit the run copies its log into the file
+    and releases its lock, so the file copied elsewhere holds every row."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "run.db"
+    script = (
+        "from oasis_des.engine.config import Config\n"
+        "from oasis_des.engine.simulation import Simulation\n"
+        "config = Config().override(seed=3, population={'agents': 60},\n"
+        "    time={'duration': '2h'}, output={'path': %r})\n"
+        "print(Simulation(config).run().total_actions)\n" % str(db)
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.db"]
+    alone = tmp_path / "copy.db"
+    alone.write_bytes(db.read_bytes())  # the file without its companions
+    with sqlite3.connect(alone) as conn:
+        rows = conn.execute("SELECT COUNT(*) FROM trace").fetchone()[0]
+    assert rows == int(done.stdout.split()[-1]) and rows > 60

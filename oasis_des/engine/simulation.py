@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time as wallclock
+import weakref
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from oasis_des.engine.threads import blas_threads
 from oasis_des.llm.interview import Interviews
 from oasis_des.llm.session import LLMSession
 from oasis_des.platform.actions import ActionType
+from oasis_des.platform.platform import Platform
 from oasis_des.platform.store import StorageError, storage_error
 from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
 from oasis_des.policies.router import PolicyRouter, policy_for
@@ -122,6 +124,12 @@ class Simulation:
             self.policy,
             max_batch=config.gateway.max_batch,
             max_concurrency=config.gateway.max_concurrency,
+        )
+        # A run never closed (a script that ends without close()) is closed when it is
+        # dropped or at exit: its write-ahead log goes into the database file, which then
+        # holds every committed row on its own, and its lock is released.
+        self._closer = weakref.finalize(
+            self, _close, self.gateway, self.llm, self.platform, self._lock
         )
         self.server = simpy.Resource(self.env, capacity=config.server.capacity)
         self._in_service = 0  # actions queued for or held by the server
@@ -534,13 +542,8 @@ class Simulation:
         )
 
     def close(self) -> None:
-        """Close the database and release it for other processes."""
-        try:
-            self.gateway.close()
-            self.llm.close()
-            self.platform.close()
-        finally:
-            self._release_lock()
+        """Close the database and release it for other processes (once)."""
+        self._closer()
 
     def _write_meta(self) -> None:
         meta = {
@@ -554,6 +557,17 @@ class Simulation:
                 "INSERT OR REPLACE INTO run_meta (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()],
             )
+
+
+def _close(gateway: Gateway, llm: LLMSession, platform: Platform, lock: RunLock | None) -> None:
+    """Close a run's parts, and release its database for other processes."""
+    try:
+        gateway.close()
+        llm.close()
+        platform.close()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _policies(policy: Any) -> list[Any]:
