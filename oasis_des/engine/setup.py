@@ -3,14 +3,18 @@ the policy, the script and each agent's activity (what `Simulation` puts togethe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from oasis_des import __version__
 from oasis_des.agents.population import Population
 from oasis_des.agents.selection import group_masks
+from oasis_des.engine import schedule
 from oasis_des.engine.config import Config
 from oasis_des.engine.scripted import ScriptedAction, read_script
 from oasis_des.llm.session import LLMSession
@@ -67,6 +71,43 @@ def prepare_output(path: str, overwrite: bool, lock: Callable[[str], None]) -> s
     except OSError as exc:  # permissions, a read-only disk
         raise StorageError(f"Cannot create output database {out}: {exc.strerror}.") from None
     return str(out)
+
+
+def activation_clock(
+    config: Config, profile: schedule.ActivityProfile, duration: float
+) -> schedule.AgentClock | None:
+    """Each agent's activation times (None: ticks or a file decide); checked before the
+    output file exists."""
+    cfg, seed = config.activation, config.seed
+    if config.time.mode == "stepped" and cfg.model != "profile":
+        raise ValueError(
+            f"activation.model = {cfg.model!r} needs time.mode = 'continuous'; "
+            "stepped mode activates by the activity profile."
+        )
+    if config.time.mode == "stepped" or cfg.model == "csv":
+        return None
+    rates = profile.mean_rate()
+    if cfg.model == "poisson":
+        return schedule.PoissonClock(rates, seed=seed)
+    if cfg.model == "bursty":
+        return schedule.BurstyClock(rates, alpha=cfg.burst_alpha, seed=seed)
+    return schedule.ProfileClock(profile, seed=seed, until=duration)
+
+
+def write_run_meta(platform: Platform, config: Config, agents: int) -> None:
+    """What a run database says about its run: the config (a resume rebuilds the run from
+    it), the seed, the package version and the number of agents."""
+    meta = {
+        "config": asdict(config),
+        "seed": config.seed,
+        "package_version": __version__,
+        "agents": agents,
+    }
+    with platform.store.atomic():
+        platform.connection.executemany(
+            "INSERT OR REPLACE INTO run_meta (key, value) VALUES (?, ?)",
+            [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()],
+        )
 
 
 def agent_activity(config: Config, population: Population) -> np.ndarray:

@@ -8,7 +8,6 @@ clock except to report how long the run took.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time as wallclock
 import weakref
@@ -20,7 +19,6 @@ from typing import Any, Callable, Generator
 import numpy as np
 import simpy
 
-from oasis_des import __version__
 from oasis_des.agents.population import Population
 from oasis_des.engine import checkpoint, schedule
 from oasis_des.engine.agenda import Agenda, Environment, Kind
@@ -32,6 +30,7 @@ from oasis_des.engine.results import Progress, RunResult
 from oasis_des.engine.runlock import RunLock
 from oasis_des.engine.scripted import ScriptedAction
 from oasis_des.engine.setup import (
+    activation_clock,
     agent_activity,
     load_policy,
     load_population,
@@ -39,6 +38,7 @@ from oasis_des.engine.setup import (
     open_platform,
     prepare_output,
     sign_up,
+    write_run_meta,
 )
 from oasis_des.engine.threads import blas_threads
 from oasis_des.llm.interview import Interviews
@@ -102,7 +102,7 @@ class Simulation:
             agent_activity(config, self.population), start.hour + start.minute / 60.0
         )
         self._ticks = schedule.TickModel(self.profile, tick=t.tick, seed=config.seed)
-        self._clock = self._activation_clock()
+        self._clock = activation_clock(config, self.profile, self.duration)
         self._replay_times = (
             schedule.read_activation_csv(config.activation.csv, len(self.population))
             if t.mode == "continuous" and config.activation.model == "csv" else []
@@ -118,7 +118,7 @@ class Simulation:
         self.env = Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
         self.platform = open_platform(config, self.db_path)
         if not resuming:  # the config first: a run killed while signing up can restart
-            self._write_meta()
+            write_run_meta(self.platform, config, len(self.population))
             sign_up(self.platform, self.population, config.population.trace_sign_ups)
         self.gateway = Gateway(
             self.policy,
@@ -223,24 +223,6 @@ class Simulation:
         else:
             for agent in range(len(self.population)):
                 self._next_wake(agent, 0.0, 0)
-
-    def _activation_clock(self) -> schedule.AgentClock | None:
-        """Each agent's activation times (None: ticks or a file decide); checked before the
-        output file exists."""
-        cfg, seed = self.config.activation, self.config.seed
-        if self.config.time.mode == "stepped" and cfg.model != "profile":
-            raise ValueError(
-                f"activation.model = {cfg.model!r} needs time.mode = 'continuous'; "
-                "stepped mode activates by the activity profile."
-            )
-        if self.config.time.mode == "stepped" or cfg.model == "csv":
-            return None
-        rates = self.profile.mean_rate()
-        if cfg.model == "poisson":
-            return schedule.PoissonClock(rates, seed=seed)
-        if cfg.model == "bursty":
-            return schedule.BurstyClock(rates, alpha=cfg.burst_alpha, seed=seed)
-        return schedule.ProfileClock(self.profile, seed=seed, until=self.duration)
 
     def _tick(self, step: int) -> None:
         agents = self._ticks.activated(step).tolist()
@@ -544,19 +526,6 @@ class Simulation:
     def close(self) -> None:
         """Close the database and release it for other processes (once)."""
         self._closer()
-
-    def _write_meta(self) -> None:
-        meta = {
-            "config": asdict(self.config),
-            "seed": self.config.seed,
-            "package_version": __version__,
-            "agents": len(self.population),
-        }
-        with self.platform.store.atomic():
-            self.platform.connection.executemany(
-                "INSERT OR REPLACE INTO run_meta (key, value) VALUES (?, ?)",
-                [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()],
-            )
 
 
 def _close(gateway: Gateway, llm: LLMSession, platform: Platform, lock: RunLock | None) -> None:
