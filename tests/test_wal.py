@@ -91,3 +91,42 @@ def test_a_run_never_closed_leaves_its_rows_in_the_database_file_alone(tmp_path:
     with sqlite3.connect(alone) as conn:
         rows = conn.execute("SELECT COUNT(*) FROM trace").fetchone()[0]
     assert rows == int(done.stdout.split()[-1]) and rows > 60
+
+
+def _has_trace_index(db: Path) -> bool:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                            "AND name = 'trace_user_idx'").fetchone() is not None
+
+
+def test_the_trace_index_is_built_when_the_run_ends_or_closes(tmp_path: Path) -> None:
+    """A run writes `trace` without its user index (store.py: RUN_DEFERRED_INDEXES) and
+    builds it at the end: a finished run has it before close(), a run advanced part of the
+    way gets it at close(), and a database closed without either gets it at next open."""
+    from oasis_des.engine.config import Config
+    from oasis_des.engine.simulation import Simulation
+
+    def config(name: str) -> Config:
+        return Config().override(seed=3, population={"agents": 60}, time={"duration": "2h"},
+                                 output={"path": str(tmp_path / name)})
+
+    whole = Simulation(config("whole.db"))
+    whole.run()
+    assert _has_trace_index(tmp_path / "whole.db")
+    whole.close()
+
+    part = Simulation(config("part.db"))
+    part.run(until=30.0)
+    assert not _has_trace_index(tmp_path / "part.db")  # the run goes on: no index yet
+    part.close()
+    assert _has_trace_index(tmp_path / "part.db")
+
+    broken = Store(tmp_path / "broken.db")  # as if its process died during a run
+    broken.defer_indexes()
+    broken.connection.close()
+    assert not _has_trace_index(tmp_path / "broken.db")
+    Store(tmp_path / "broken.db").close()
+    assert _has_trace_index(tmp_path / "broken.db")
+    with sqlite3.connect(tmp_path / "whole.db") as conn:  # and queries by user use it
+        plan = conn.execute("EXPLAIN QUERY PLAN SELECT info FROM trace WHERE user_id = 1")
+        assert "trace_user_idx" in " ".join(str(r) for r in plan.fetchall())

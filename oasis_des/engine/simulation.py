@@ -386,6 +386,7 @@ class Simulation:
         started = wallclock.perf_counter()
         if not conn.in_transaction:
             conn.execute("BEGIN")
+        self.platform.store.defer_indexes()  # built when the run ends (store.py)
         try:
             while True:
                 nxt = env.peek()
@@ -411,6 +412,8 @@ class Simulation:
                 if env.now >= self.duration:
                     gateway.drain()  # a finished run accounts for every call it made
                 self._commit(started)
+            if env.now >= self.duration:
+                self.platform.store.build_deferred_indexes()
         except BaseException as exc:
             self._broken = True
             if conn.in_transaction:
