@@ -107,3 +107,50 @@ def test_calls_are_spread_over_base_urls_and_retries_avoid_a_dead_one() -> None:
         assert all(o.fault is None for o in outs)
         assert {o.endpoint for o in outs} == {a.url}
         assert sum(o.retries.get(faults.CONNECTION, 0) for o in outs) >= 1
+
+
+def in_turn(*replies: Reply) -> Callable[[dict[str, Any]], Reply]:
+    """A script answering its requests with `replies` in turn, then proper answers."""
+    seen = Counter[str]()
+
+    def script(request: dict[str, Any]) -> Reply:
+        seen["n"] += 1
+        return replies[seen["n"] - 1] if seen["n"] <= len(replies) else Reply(tool="do_nothing", args={})
+
+    return script
+
+
+def test_a_server_error_is_retried_at_the_pace_of_a_fast_endpoint_a_rate_limit_is_not() -> None:
+    """After answers in milliseconds, a 500 is retried milliseconds later, not after the
+    5 s backoff; a 429 without Retry-After waits the whole backoff."""
+    ok = Reply(tool="do_nothing", args={})
+    with LLMServer(in_turn(ok, Reply(status=500), ok, Reply(status=429))) as server:
+        client = ChatClient(profile(server.url, backoff_s=0.4, backoff_max_s=30.0))
+
+        async def go() -> list[CallOutcome]:
+            try:
+                return [await client.complete(REQUEST) for _ in range(3)]
+            finally:
+                await client.aclose()
+
+        _, first, second = asyncio.run(go())
+        arrived = server.stats.arrived
+        assert first.retries == {faults.SERVER_ERROR: 1} and first.fault is None
+        assert arrived[2] - arrived[1] < 0.2  # the endpoint's pace: a few ms
+        assert second.retries == {faults.RATE_LIMIT: 1} and second.fault is None
+        assert arrived[4] - arrived[3] >= 0.4
+
+
+def test_the_retry_delay_follows_the_endpoint_pace_for_all_but_rate_limits() -> None:
+    client = ChatClient(profile("http://127.0.0.1:1", backoff_s=0.5, backoff_max_s=3.0))
+    endpoint = client.endpoints[0]
+    server_error = faults.LLMFault(faults.SERVER_ERROR, "HTTP 500")
+    rate_limit = faults.LLMFault(faults.RATE_LIMIT, "HTTP 429")
+    assert [client.delay(endpoint, server_error, n, None) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    endpoint.pace = 0.1
+    assert [client.delay(endpoint, server_error, n, None) for n in (1, 2, 3)] == [0.1, 0.2, 0.4]
+    assert client.delay(endpoint, rate_limit, 1, None) == 0.5
+    endpoint.pace = 2.0  # a slow server: the backoff is the shorter
+    assert client.delay(endpoint, server_error, 1, None) == 0.5
+    assert client.delay(endpoint, server_error, 1, 1.25) == 1.25  # Retry-After, as asked
+    assert client.delay(endpoint, rate_limit, 4, None) == 3.0  # capped
