@@ -75,6 +75,16 @@ def test_run_can_be_advanced_in_steps() -> None:
     sim.close()
 
 
+def test_steps_can_skip_the_digest_and_take_it_at_the_last() -> None:
+    whole = run(seed=4)
+    sim = Simulation(config(seed=4, time={"duration": "3h"}), population=small_population(60))
+    first = sim.run(until=45, digest=False)
+    assert first.digest is None and first.sim_time == 45.0 and first.activations > 0
+    assert sim.run(digest=True).digest == whole.digest
+    assert sim.result(digest=False).digest is None
+    sim.close()
+
+
 def test_database_holds_trace_with_sim_time_and_run_metadata(tmp_path: Path) -> None:
     result = run(tmp_path, seed=2)
     conn = sqlite3.connect(result.db_path)

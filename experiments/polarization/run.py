@@ -157,8 +157,9 @@ def run_cell(model: str, spec: RunSpec) -> dict[str, Any]:
     try:
         side = sim.population.stance > 0  # community: the side of the initial stance
         latent = [(0.0, *_measures(sim.policy.stance))]
-        for hour in range(1, math.ceil(sim.duration / 60) + 1):
-            result = sim.run(until=hour * 60.0)
+        hours = math.ceil(sim.duration / 60)
+        for hour in range(1, hours + 1):
+            result = sim.run(until=hour * 60.0, digest=hour == hours)  # the digest at the end
             latent.append((float(hour), *_measures(sim.policy.stance)))
     finally:
         sim.close()

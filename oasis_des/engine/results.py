@@ -19,7 +19,7 @@ class RunResult:
     skipped_activations: int  # activations while the agent was still deciding
     sim_time: float  # simulated minutes reached
     wall_seconds: float
-    digest: str  # SHA-256 of the result tables (see digest.py)
+    digest: str | None  # SHA-256 of the result tables (digest.py); None: not asked for
     gateway: GatewayStats
     setup_actions: int = 0  # trace rows written before the run (sign-ups, seed posts)
     llm: LLMUsage | None = None  # LLM calls, tokens, cost and faults (None: no LLM agents)
