@@ -115,7 +115,9 @@ def in_turn(*replies: Reply) -> Callable[[dict[str, Any]], Reply]:
 
     def script(request: dict[str, Any]) -> Reply:
         seen["n"] += 1
-        return replies[seen["n"] - 1] if seen["n"] <= len(replies) else Reply(tool="do_nothing", args={})
+        if seen["n"] <= len(replies):
+            return replies[seen["n"] - 1]
+        return Reply(tool="do_nothing", args={})
 
     return script
 

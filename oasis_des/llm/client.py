@@ -7,10 +7,10 @@ server's Retry-After header asks when it sends one (it knows when it will have r
 after an exponential backoff; either is capped by `backoff_max_s`. The backoff starts at
 `backoff_s`, or for a fault other than a rate limit at the endpoint's pace (the recent
 latency of its answers) when that is shorter: a server answering in 0.1 s is retried after
-about 0.1 s, not after five of its answers, and a rate limit keeps the whole backoff. Waits are real time:
-they change how long a run takes, never what it computes, and a call waiting to retry
-lends its concurrency slot to another call. The client never raises for a failed call: it
-returns the fault.
+about 0.1 s, not after five of its answers, and a rate limit keeps the whole backoff.
+Waits are real time: they change how long a run takes, never what it computes, and a call
+waiting to retry lends its concurrency slot to another call. The client never raises for a
+failed call: it returns the fault.
 """
 
 from __future__ import annotations
