@@ -39,10 +39,11 @@ SERVER = Path(__file__).resolve().parents[1] / "tests" / "llm_server.py"
 
 
 @contextmanager
-def server(latency: float, fail_every: int = 0) -> Iterator[str]:
+def server(latency: float, fail_every: int = 0, nagle: bool = False) -> Iterator[str]:
     """The test server in a subprocess; yields its base URL."""
     proc = subprocess.Popen([sys.executable, str(SERVER), "--script", "realistic",
-                             "--latency", str(latency), "--fail-every", str(fail_every)],
+                             "--latency", str(latency), "--fail-every", str(fail_every),
+                             *(["--nagle"] if nagle else [])],
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -136,11 +137,13 @@ def main() -> None:
     ap.add_argument("--platform", choices=("twitter", "reddit"), default="twitter")
     ap.add_argument("--fail-every", type=int, default=0,
                     help="the server fails one request in N at its first attempt (500 or 429)")
+    ap.add_argument("--nagle", action="store_true",
+                    help="the server keeps Nagle's algorithm on (as Python's http.server does)")
     args = ap.parse_args()
     info = machine_info()
     print_machine(info)
     rows, results = [], {}
-    with tempfile.TemporaryDirectory() as tmp, server(args.latency, args.fail_every) as url:
+    with tempfile.TemporaryDirectory() as tmp, server(args.latency, args.fail_every, args.nagle) as url:
         ceiling = None  # (with injected faults the retries' backoff would dominate it)
         if not args.fail_every:
             ceiling = transport_ceiling(url, args.latency, args.concurrency,
@@ -225,6 +228,7 @@ def main() -> None:
                  "contention"], rows, "lrrrrrrrrrrrr"))
     suffix = (f"_{args.platform}" if args.platform != "twitter" else "") + \
         (f"_faults{args.fail_every}" if args.fail_every else "") + \
+        ("_nagle" if args.nagle else "") + \
         (f"_latency{args.latency:g}" if args.latency != 0.1 else "") + \
         (f"_openblas{blas}" if (blas := os.environ.get("OPENBLAS_NUM_THREADS")) else "")
     path = write_results(f"llm_throughput_{args.agents}{suffix}", {

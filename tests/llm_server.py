@@ -127,7 +127,9 @@ class Stats:
 class LLMServer:
     """A scripted chat completions server in a thread; use as a context manager."""
 
-    def __init__(self, script: Script = like_first_post, *, latency: float = 0.0) -> None:
+    def __init__(
+        self, script: Script = like_first_post, *, latency: float = 0.0, nagle: bool = False
+    ) -> None:
         self.script = script
         self.latency = latency
         self.stats = Stats()
@@ -136,9 +138,10 @@ class LLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real servers
-            # Headers and body are separate writes: without TCP_NODELAY the body waits for
-            # the client's delayed ACK (~40 ms per answer).
-            disable_nagle_algorithm = True
+            # Headers and body are separate writes: with Nagle's algorithm on (`nagle`, as
+            # http.server's default) the body waits for the ACK of the headers, which a
+            # client that delays its ACKs sends ~40 ms late (see oasis_des/llm/quickack.py).
+            disable_nagle_algorithm = not nagle
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -255,10 +258,12 @@ if __name__ == "__main__":
     ap.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     ap.add_argument("--fail-every", type=int, default=0,
                     help="fail one request in N at its first attempt (500 or 429)")
+    ap.add_argument("--nagle", action="store_true",
+                    help="keep Nagle's algorithm on, as Python's http.server does")
     cli = ap.parse_args()
     script = SCRIPTS[cli.script]
     if cli.fail_every:
         script = flaky(script, cli.fail_every)
-    running = LLMServer(script, latency=cli.latency).start()
+    running = LLMServer(script, latency=cli.latency, nagle=cli.nagle).start()
     print(running.url, flush=True)
     running._thread.join()

@@ -109,6 +109,32 @@ def test_calls_are_spread_over_base_urls_and_retries_avoid_a_dead_one() -> None:
         assert sum(o.retries.get(faults.CONNECTION, 0) for o in outs) >= 1
 
 
+def test_a_retry_after_a_passing_fault_stays_off_a_server_that_is_down() -> None:
+    """A live server failing every other request and a dead one: after the dead one has
+    failed, a retry after the live one's 500 goes back to the live one (it failed fewer
+    times in a row), not to the dead one because it is not the one that just failed."""
+    seen = Counter[str]()
+
+    def flaky(request: dict[str, Any]) -> Reply:
+        seen["n"] += 1
+        return Reply(status=500) if seen["n"] % 2 == 0 else Reply(tool="do_nothing", args={})
+
+    with LLMServer(flaky) as live:
+        dead = f"http://127.0.0.1:{free_port()}/v1"
+        client = ChatClient(profile(dead, live.url, max_retries=3, backoff_s=0.001))
+
+        async def one_at_a_time() -> list[CallOutcome]:
+            try:
+                return [await client.complete(REQUEST) for _ in range(12)]
+            finally:
+                await client.aclose()
+
+        outs = asyncio.run(one_at_a_time())
+    assert all(o.fault is None and o.endpoint == live.url for o in outs)
+    assert sum(o.retries.get(faults.SERVER_ERROR, 0) for o in outs) >= 5
+    assert sum(o.retries.get(faults.CONNECTION, 0) for o in outs) <= 2
+
+
 def in_turn(*replies: Reply) -> Callable[[dict[str, Any]], Reply]:
     """A script answering its requests with `replies` in turn, then proper answers."""
     seen = Counter[str]()

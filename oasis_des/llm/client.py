@@ -26,6 +26,7 @@ from oasis_des.engine.gateway import slot_released
 from oasis_des.llm import faults
 from oasis_des.llm.faults import LLMFault
 from oasis_des.llm.profile import LLMProfile
+from oasis_des.llm.quickack import quick_ack_http_client
 
 if TYPE_CHECKING:
     import openai
@@ -74,6 +75,7 @@ class ChatClient:
                     api_key=self.profile.api_key(),
                     timeout=self.profile.timeout_s,
                     max_retries=0,  # retries are ours: counted, and honouring Retry-After
+                    http_client=quick_ack_http_client(openai),
                 )
 
     def _client(self, endpoint: Endpoint) -> openai.AsyncOpenAI:
@@ -92,13 +94,17 @@ class ChatClient:
     def _pick(self, avoid: Endpoint | None = None) -> Endpoint:
         """The endpoint with the fewest calls in flight; ties go round robin.
 
-        An endpoint that just failed in transport rests (1 s, doubling per failure in a row,
-        at most 60 s) and a retry avoids the endpoint that failed, when others exist.
+        An endpoint that failed in transport rests (1 s, doubling per failure in a row, at
+        most 60 s): while it rests, endpoints that failed fewer times in a row come first.
+        Among equals, a retry avoids the endpoint that just failed. So a server that
+        answers again after a passing fault keeps its calls, and one that is down gets a
+        call only when its rest is over (to see whether it is back).
         """
         n = len(self.endpoints)
         now = time.monotonic()
         order = [self.endpoints[(self._next + i) % n] for i in range(n)]
-        best = min(order, key=lambda e: (e is avoid, e.rest_until > now, e.in_flight))
+        best = min(order, key=lambda e: (e.failures if e.rest_until > now else 0, e is avoid,
+                                         e.in_flight))
         self._next = (self.endpoints.index(best) + 1) % n
         return best
 
