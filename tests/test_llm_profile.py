@@ -76,6 +76,19 @@ def test_model_and_urls_are_required(tmp_path: Path) -> None:
         parse(path)
 
 
+@pytest.mark.parametrize(
+    "urls", ['["htp:/127.0.0.1::18701"]', '["127.0.0.1:18701/v1"]', '["http:///v1"]',
+             '["http://127.0.0.1:99999/v1"]', '["http://localhost:80/v1", "localhost:81"]'],
+)
+def test_malformed_base_urls_are_refused_when_the_profile_loads(tmp_path: Path, urls: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(f'kind = "openai"\nmodel = "m"\nbase_urls = {urls}\n')
+    with pytest.raises(ProfileError, match=r"key 'base_urls' = .* expected a list of http:// or https:// URLs"):
+        parse(path)
+    path.write_text('kind = "openai"\nmodel = "m"\nbase_urls = ["https://api.example.org:8443/v1/"]\n')
+    assert parse(path).base_urls == ("https://api.example.org:8443/v1",)
+
+
 def test_profile_actions_restrict_the_tools(tmp_path: Path) -> None:
     path = write(tmp_path, "[actions]\ntwitter = ['like_post', 'do_nothing']\n")
     policy = load_policy(str(path), small_population(3), kind="twitter", seed=0)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from oasis_des.platform.actions import ACTION_SPECS, ActionType
 
@@ -128,6 +129,11 @@ def _urls(v: Any) -> tuple[str, ...]:
         v = [v]
     if not isinstance(v, list) or not v or not all(isinstance(u, str) and u for u in v):
         raise TypeError
+    for url in v:  # a typo here would only show as failed calls, at the end of a run
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError
+        _ = parts.port  # raises ValueError for a port that is not a number in range
     return tuple(u.rstrip("/") for u in v)
 
 
@@ -136,7 +142,7 @@ _TOP: dict[str, tuple[Callable[[Any], Any], str]] = {
     "kind": (_str, '"openai"'),
     "description": (_text, "a string"),
     "model": (_str, "the model name the server expects, e.g. \"gpt-4o-mini\""),
-    "base_urls": (_urls, 'a list of URLs such as ["http://127.0.0.1:8000/v1"]'),
+    "base_urls": (_urls, 'a list of http:// or https:// URLs such as ["http://127.0.0.1:8000/v1"]'),
     "api_key_env": (_str, "the name of an environment variable"),
     "temperature": (_float(0.0), "a number >= 0"),
     "max_tokens": (_int(1), "an integer >= 1"),
