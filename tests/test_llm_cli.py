@@ -80,7 +80,12 @@ def test_expected_activations_match_runs() -> None:
                              ({"duration": "3h", "mode": "continuous", "think_seconds": 5.0},
                               {"model": "poisson"}),
                              ({"duration": "3h", "mode": "continuous", "think_seconds": 5.0},
-                              {"model": "profile"})):
+                              {"model": "profile"}),
+                             # groups set the activity of some agents (the others keep theirs)
+                             ({"duration": "3h"},
+                              {"groups": [{"agents": "0-99", "tick_probability": 0.25}]}),
+                             ({"duration": "3h", "mode": "continuous", "think_seconds": 5.0},
+                              {"model": "poisson", "groups": [{"fraction": 0.5, "rate": 6.0}]})):
         cfg = config(seed=1, time=time, activation=activation)
         sim = Simulation(cfg, population=pop, policy=Idle())
         result = sim.run()

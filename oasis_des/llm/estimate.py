@@ -73,9 +73,12 @@ class ProfileEstimate:
 
 
 def expected_activations(config: Config, population: Population) -> np.ndarray:
-    """Expected activations of each agent over the run's duration."""
+    """Expected activations of each agent over the run's duration (with the activity the
+    run gives it: its group's, the configured rate, else its persona's)."""
+    from oasis_des.engine.setup import agent_activity
+
     t, a = config.time, config.activation
-    activity = np.asarray(population.activity, dtype=np.float64)
+    activity = np.asarray(agent_activity(config, population), dtype=np.float64)
     start = datetime.fromisoformat(t.start_time)
     profile = schedule.ActivityProfile(activity, start.hour + start.minute / 60.0)
     if t.mode == "stepped":
@@ -87,8 +90,7 @@ def expected_activations(config: Config, population: Population) -> np.ndarray:
         agents = [agent for time, agent in times if time < t.duration]
         return np.bincount(agents, minlength=len(population)).astype(np.float64)
     if a.model in ("poisson", "bursty"):
-        rate = np.full(len(population), a.rate) if a.rate else profile.mean_rate()
-        return rate * t.duration / 60.0
+        return profile.mean_rate() * t.duration / 60.0
     minutes = np.zeros(24)  # minutes of the run in each hour of the day
     edge = 0.0
     while edge < t.duration:
