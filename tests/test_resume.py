@@ -240,6 +240,45 @@ def test_killed_at_random_moments_and_resumed_ends_with_the_uninterrupted_digest
         assert _digest(out) == expected, (attempt, err)
 
 
+# A process that dies (os._exit: no cleanup, like SIGKILL) when the run calls `name`.
+_DIES_AT = """
+import importlib, os, sys
+from oasis_des.cli import main
+module, name = sys.argv[1].split(":")
+setattr(importlib.import_module(module), name, lambda *args, **kwargs: os._exit(9))
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_run_killed_while_its_database_is_created_leaves_none_or_a_resumable_one(
+    tmp_path: Path,
+) -> None:
+    """Killed before the database is in place: no file, and the same command runs again.
+    Killed just after (before signing up): resume restarts it from its config."""
+    run = ("run", *RUN)
+    whole = _cli(*run, "--out", str(tmp_path / "whole.db"))
+    out, err = whole.communicate(timeout=300)
+    assert whole.returncode == 0, err
+    expected = _digest(out)
+    db = tmp_path / "created.db"
+    died = subprocess.run([sys.executable, "-c", _DIES_AT, "os:replace", *run, "--out", str(db)],
+                          capture_output=True, text=True, timeout=120)
+    assert died.returncode == 9, died.stderr
+    assert not db.exists() and Path(f"{db}-new").exists()
+    again = _cli(*run, "--out", str(db))  # no --overwrite needed: nothing was there
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert _digest(out) == expected and not Path(f"{db}-new").exists()
+    db.unlink()
+    died = subprocess.run([sys.executable, "-c", _DIES_AT, "oasis_des.engine.simulation:sign_up", *run, "--out", str(db)],
+                          capture_output=True, text=True, timeout=120)
+    assert died.returncode == 9, died.stderr
+    resumed = _cli("resume", str(db), "--quiet")
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert _digest(out) == expected
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery to a child process")
 def test_ctrl_c_checkpoints_and_says_how_to_resume(tmp_path: Path) -> None:
     db = tmp_path / "stopped.db"

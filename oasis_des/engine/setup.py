@@ -4,6 +4,7 @@ the policy, the script and each agent's activity (what `Simulation` puts togethe
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -61,9 +62,12 @@ def prepare_output(path: str, overwrite: bool, lock: Callable[[str], None]) -> s
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         lock(str(out))
-        if exists:
+        # A database being built when its run was killed is ours: the lock says no run
+        # is building it now.
+        doomed = [building_path(str(out))] + ([str(out)] if exists else [])
+        for name in doomed:
             for suffix in ("", "-wal", "-shm"):
-                Path(f"{out}{suffix}").unlink(missing_ok=True)
+                Path(f"{name}{suffix}").unlink(missing_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise StorageError(
             f"Cannot create output database {out}: a file stands where a directory should be."
@@ -92,6 +96,29 @@ def activation_clock(
     if cfg.model == "bursty":
         return schedule.BurstyClock(rates, alpha=cfg.burst_alpha, seed=seed)
     return schedule.ProfileClock(profile, seed=seed, until=duration)
+
+
+def building_path(path: str) -> str:
+    """Where a new run database is built before it appears at `path`."""
+    return f"{path}-new"
+
+
+def create_run_database(config: Config, path: str, agents: int) -> Platform:
+    """A new run's platform over a database that appears at `path` with its config already
+    inside: it is built under `building_path(path)` and renamed, so a run killed at any
+    moment leaves either no database or one that `resume` can restart from its config."""
+    if path == ":memory:":
+        platform = open_platform(config, path)
+        write_run_meta(platform, config, agents)
+        return platform
+    building = building_path(path)
+    platform = open_platform(config, building)
+    try:
+        write_run_meta(platform, config, agents)
+    finally:
+        platform.close()  # the log goes into the file: the file alone holds the config
+    os.replace(building, path)
+    return open_platform(config, path)
 
 
 def write_run_meta(platform: Platform, config: Config, agents: int) -> None:

@@ -32,13 +32,13 @@ from oasis_des.engine.scripted import ScriptedAction
 from oasis_des.engine.setup import (
     activation_clock,
     agent_activity,
+    create_run_database,
     load_policy,
     load_population,
     load_script,
     open_platform,
     prepare_output,
     sign_up,
-    write_run_meta,
 )
 from oasis_des.engine.threads import blas_threads
 from oasis_des.llm.interview import Interviews
@@ -116,9 +116,10 @@ class Simulation:
             else prepare_output(config.output.path, config.output.overwrite, self._take_lock)
         )
         self.env = Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
-        self.platform = open_platform(config, self.db_path)
-        if not resuming:  # the config first: a run killed while signing up can restart
-            write_run_meta(self.platform, config, len(self.population))
+        if resuming:
+            self.platform = open_platform(config, self.db_path)
+        else:  # the config first: a run killed while signing up can restart
+            self.platform = create_run_database(config, self.db_path, len(self.population))
             sign_up(self.platform, self.population, config.population.trace_sign_ups)
         self.gateway = Gateway(
             self.policy,
