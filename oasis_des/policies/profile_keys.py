@@ -8,6 +8,7 @@ known one: a typo must never fall back silently to a default.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,21 @@ def integer(minimum: int) -> Check:
 
 
 def number(minimum: float, strict: bool = False) -> Check:
-    """A number >= minimum (> if strict), as a float."""
+    """A finite number >= minimum (> if strict), as a float.
+
+    TOML spells NaN and infinities (`nan`, `inf`) but no key means them, and NaN fails every
+    comparison, so a range test alone would let it reach the run (and its JSON output).
+    """
     def check(v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise TypeError
-        if v < minimum or (strict and v == minimum):
-            raise TypeError
-        return float(v)
+        try:
+            value = float(v)
+        except OverflowError:  # an integer beyond the largest float
+            raise ValueError from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise ValueError
+        return value
     return check
 
 
