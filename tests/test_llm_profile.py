@@ -59,7 +59,7 @@ def test_missing_key_env_gives_the_dummy_key(tmp_path: Path, monkeypatch: pytest
         ("timeout_s = 'slow'\n", r"key 'timeout_s' = 'slow' is invalid"),
         ("[prompt]\nmemory_tokns = 3\n", r"unknown key 'prompt.memory_tokns'. Did you mean 'prompt.memory_tokens'"),
         ("[prompt]\nsystem_template = 'nope.txt'\n", r"prompt.system_template': file .*nope.txt does not exist"),
-        ("[actions]\ntwitter = ['like_post', 'fly']\n", r"actions.twitter': 'fly' is not an agent action"),
+        ("[actions]\ntwitter = ['like_post', 'fly']\n", r"actions.twitter': 'fly' is not an action this model's agents can take"),
         ("[actions]\nmastodon = ['like_post']\n", r"unknown key 'actions.mastodon'"),
     ],
 )

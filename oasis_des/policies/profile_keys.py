@@ -40,8 +40,10 @@ def integer(minimum: int) -> Check:
     return check
 
 
-def number(minimum: float, strict: bool = False) -> Check:
-    """A finite number >= minimum (> if strict), as a float.
+def number(
+    minimum: float = -math.inf, maximum: float = math.inf, *, strict: bool = False
+) -> Check:
+    """A finite number in [minimum, maximum] (above minimum if strict), as a float.
 
     TOML spells NaN and infinities (`nan`, `inf`) but no key means them, and NaN fails every
     comparison, so a range test alone would let it reach the run (and its JSON output).
@@ -53,9 +55,24 @@ def number(minimum: float, strict: bool = False) -> Check:
             value = float(v)
         except OverflowError:  # an integer beyond the largest float
             raise ValueError from None
-        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+        if not math.isfinite(value) or not minimum <= value <= maximum or (
+                strict and value == minimum):
             raise ValueError
         return value
+    return check
+
+
+def span(minimum: float = -math.inf, maximum: float = math.inf) -> Check:
+    """A [low, high] range of numbers in [minimum, maximum] with low <= high, as a tuple."""
+    bound = number(minimum, maximum)
+
+    def check(v: Any) -> tuple[float, float]:
+        if not isinstance(v, list) or len(v) != 2:
+            raise TypeError
+        low, high = bound(v[0]), bound(v[1])
+        if low > high:
+            raise ValueError
+        return low, high
     return check
 
 
@@ -112,11 +129,10 @@ def action_lists(path: Path, raw: Any, valid: Collection[str]) -> dict[str, tupl
         if not isinstance(names, list) or not names:
             raise ProfileError(f"{path}: key 'actions.{kind}' must be a non-empty list of actions.")
         for name in names:
-            if name not in valid:
+            if not isinstance(name, str) or name not in valid:
                 close = difflib.get_close_matches(str(name), sorted(valid), n=1)
                 hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise ProfileError(
-                    f"{path}: key 'actions.{kind}': {name!r} is not an agent action.{hint}"
-                )
+                raise ProfileError(f"{path}: key 'actions.{kind}': {name!r} is not an action "
+                                   f"this model's agents can take.{hint}")
         out[kind] = tuple(names)
     return out
