@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from engine_helpers import small_population
 
+from oasis_des.cli import main
 from oasis_des.llm.policy import LLMPolicy
 from oasis_des.llm.profile import DEFAULT_ACTIONS, DUMMY_API_KEY, LLMProfile, ProfileError
 from oasis_des.policies.profiles import find_profile, load_policy
@@ -58,7 +59,7 @@ def test_missing_key_env_gives_the_dummy_key(tmp_path: Path, monkeypatch: pytest
         ("timeout_s = 'slow'\n", r"key 'timeout_s' = 'slow' is invalid"),
         ("[prompt]\nmemory_tokns = 3\n", r"unknown key 'prompt.memory_tokns'. Did you mean 'prompt.memory_tokens'"),
         ("[prompt]\nsystem_template = 'nope.txt'\n", r"prompt.system_template': file .*nope.txt does not exist"),
-        ("[actions]\ntwitter = ['like_post', 'fly']\n", r"actions.twitter': 'fly' is not an agent action"),
+        ("[actions]\ntwitter = ['like_post', 'fly']\n", r"actions.twitter': 'fly' is not an action this model's agents can take"),
         ("[actions]\nmastodon = ['like_post']\n", r"unknown key 'actions.mastodon'"),
     ],
 )
@@ -67,6 +68,35 @@ def test_bad_profiles_name_file_and_key(tmp_path: Path, text: str, message: str)
     with pytest.raises(ProfileError, match=message) as info:
         parse(path)
     assert str(path) in str(info.value)
+
+
+FLOAT_KEYS = ("temperature", "timeout_s", "backoff_s", "backoff_max_s",
+              "price_input_per_mtok", "price_output_per_mtok")
+
+
+@pytest.mark.parametrize("key", FLOAT_KEYS)
+@pytest.mark.parametrize("value", ["nan", "inf", "1" + "0" * 400], ids=["nan", "inf", "10**400"])
+def test_float_keys_refuse_non_finite_values(tmp_path: Path, key: str, value: str) -> None:
+    """NaN passes `< minimum` tests; a NaN price used to fail a run only when its usage was
+    written as JSON, and `estimate` printed a cost of nan."""
+    path = write(tmp_path, f"{key} = {value}\n")
+    with pytest.raises(ProfileError, match=rf"key '{key}' = .* is invalid; expected ") as info:
+        parse(path)
+    assert str(path) in str(info.value)
+
+
+def test_run_and_estimate_refuse_a_nan_price_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "price_input_per_mtok = nan\n")
+    error = (f"oasis-des: error: {path}: key 'price_input_per_mtok' = nan is invalid; "
+             "expected USD per million tokens >= 0.\n")
+    common = ["--agents", "5", "--duration", "1h", "--model", str(path)]
+    assert main(["estimate", *common]) == 2
+    assert capsys.readouterr() == ("", error)
+    db = tmp_path / "run.db"
+    assert main(["run", *common, "--out", str(db), "--quiet"]) == 2
+    assert capsys.readouterr() == ("", error) and not db.exists()
 
 
 def test_model_and_urls_are_required(tmp_path: Path) -> None:

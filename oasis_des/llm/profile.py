@@ -6,31 +6,28 @@ the closest known key, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from oasis_des.platform.actions import ACTION_SPECS, ActionType
+from oasis_des.policies.profile_keys import (
+    DEFAULT_ACTIONS,
+    Keys,
+    ProfileError,
+    action_lists,
+    boolean,
+    check_keys,
+    integer,
+    nonempty,
+    number,
+    text,
+)
 
-# OASIS's action sets for LLM agents on each platform (as models/offline.toml).
-DEFAULT_ACTIONS: dict[str, tuple[str, ...]] = {
-    "twitter": ("create_post", "like_post", "repost", "quote_post", "follow", "unfollow", "mute",
-                "create_comment", "like_comment", "report_post", "search_posts", "trend",
-                "do_nothing"),
-    "reddit": ("create_post", "like_post", "dislike_post", "create_comment", "like_comment",
-               "dislike_comment", "follow", "mute", "report_post", "search_posts", "trend",
-               "do_nothing"),
-}
 # Local servers (vLLM, llama.cpp, Ollama) accept any key; the client library needs one.
 DUMMY_API_KEY = "EMPTY"
-
-
-class ProfileError(ValueError):
-    """A model profile is invalid; the message names the file and the key."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,43 +84,6 @@ class LLMProfile:
         return _parse(Path(path), raw)
 
 
-# key -> (converter/validator, what is allowed)
-def _int(minimum: int) -> Callable[[Any], Any]:
-    def check(v: Any) -> int:
-        if type(v) is not int or v < minimum:
-            raise TypeError
-        return v
-    return check
-
-
-def _float(minimum: float, strict: bool = False) -> Callable[[Any], Any]:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise TypeError
-        if v < minimum or (strict and v == minimum):
-            raise TypeError
-        return float(v)
-    return check
-
-
-def _str(v: Any) -> str:
-    if not isinstance(v, str) or not v:
-        raise TypeError
-    return v
-
-
-def _text(v: Any) -> str:
-    if not isinstance(v, str):
-        raise TypeError
-    return v
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise TypeError
-    return v
-
-
 def _urls(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         v = [v]
@@ -137,55 +97,39 @@ def _urls(v: Any) -> tuple[str, ...]:
     return tuple(u.rstrip("/") for u in v)
 
 
-_TOP: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "name": (_str, "a non-empty string"),
-    "kind": (_str, '"openai"'),
-    "description": (_text, "a string"),
-    "model": (_str, "the model name the server expects, e.g. \"gpt-4o-mini\""),
+_TOP: Keys = {
+    "name": (nonempty, "a non-empty string"),
+    "kind": (nonempty, '"openai"'),
+    "description": (text, "a string"),
+    "model": (nonempty, "the model name the server expects, e.g. \"gpt-4o-mini\""),
     "base_urls": (_urls, 'a list of http:// or https:// URLs such as ["http://127.0.0.1:8000/v1"]'),
-    "api_key_env": (_str, "the name of an environment variable"),
-    "temperature": (_float(0.0), "a number >= 0"),
-    "max_tokens": (_int(1), "an integer >= 1"),
-    "seed": (_int(-(2**63)), "an integer"),
-    "concurrency": (_int(1), "an integer >= 1"),
-    "timeout_s": (_float(0.0, strict=True), "a number of seconds > 0"),
-    "max_retries": (_int(0), "an integer >= 0"),
-    "backoff_s": (_float(0.0), "a number of seconds >= 0"),
-    "backoff_max_s": (_float(0.0), "a number of seconds >= 0"),
-    "price_input_per_mtok": (_float(0.0), "USD per million tokens >= 0"),
-    "price_output_per_mtok": (_float(0.0), "USD per million tokens >= 0"),
-    "tool_calling": (_bool, "true or false"),
-    "max_output_chars": (_int(1), "an integer >= 1"),
+    "api_key_env": (nonempty, "the name of an environment variable"),
+    "temperature": (number(0.0), "a number >= 0"),
+    "max_tokens": (integer(1), "an integer >= 1"),
+    "seed": (integer(-(2**63)), "an integer"),
+    "concurrency": (integer(1), "an integer >= 1"),
+    "timeout_s": (number(0.0, strict=True), "a number of seconds > 0"),
+    "max_retries": (integer(0), "an integer >= 0"),
+    "backoff_s": (number(0.0), "a number of seconds >= 0"),
+    "backoff_max_s": (number(0.0), "a number of seconds >= 0"),
+    "price_input_per_mtok": (number(0.0), "USD per million tokens >= 0"),
+    "price_output_per_mtok": (number(0.0), "USD per million tokens >= 0"),
+    "tool_calling": (boolean, "true or false"),
+    "max_output_chars": (integer(1), "an integer >= 1"),
 }
-_PROMPT: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "system_template": (_str, "a path to a text file"),
-    "memory_activations": (_int(0), "an integer >= 0"),
-    "memory_tokens": (_int(0), "an integer >= 0"),
-    "comments_per_post": (_int(0), "an integer >= 0"),
-    "post_chars": (_int(20), "an integer >= 20"),
-    "comment_chars": (_int(20), "an integer >= 20"),
+_PROMPT: Keys = {
+    "system_template": (nonempty, "a path to a text file"),
+    "memory_activations": (integer(0), "an integer >= 0"),
+    "memory_tokens": (integer(0), "an integer >= 0"),
+    "comments_per_post": (integer(0), "an integer >= 0"),
+    "post_chars": (integer(20), "an integer >= 20"),
+    "comment_chars": (integer(20), "an integer >= 20"),
 }
 
 
-def _unknown(path: Path, key: str, known: dict[str, Any] | set[str], prefix: str = "") -> ProfileError:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
-    return ProfileError(f"{path}: unknown key '{prefix}{key}'.{hint}")
-
-
-def _values(path: Path, raw: dict[str, Any], table: dict[str, Any], prefix: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in table:
-            raise _unknown(path, key, table, prefix)
-        check, allowed = table[key]
-        try:
-            out[key] = check(value)
-        except (TypeError, ValueError):
-            raise ProfileError(
-                f"{path}: key '{prefix}{key}' = {value!r} is invalid; expected {allowed}."
-            ) from None
-    return out
+# What an LLM agent may be offered: every agent action but those the platform or a user does.
+_AGENT_ACTIONS = frozenset(a.value for a in ACTION_SPECS) - {
+    ActionType.SIGNUP.value, ActionType.REFRESH.value, ActionType.INTERVIEW.value}
 
 
 def _parse(path: Path, raw: dict[str, Any]) -> LLMProfile:
@@ -194,14 +138,14 @@ def _parse(path: Path, raw: dict[str, Any]) -> LLMProfile:
     actions_raw = raw.pop("actions", None)
     if not isinstance(prompt_raw, dict):
         raise ProfileError(f"{path}: [prompt] must be a table.")
-    top = _values(path, raw, _TOP, "")
+    top = check_keys(path, raw, _TOP, "")
     for key in ("model", "base_urls"):
         if key not in top:
             raise ProfileError(f"{path}: missing key '{key}' ({_TOP[key][1]}).")
     if top.pop("kind", "openai") != "openai":
         raise ProfileError(f"{path}: key 'kind' must be \"openai\" for an LLM profile.")
     top.pop("description", None)
-    prompt = _values(path, prompt_raw, _PROMPT, "prompt.")
+    prompt = check_keys(path, prompt_raw, _PROMPT, "prompt.")
     if "system_template" in prompt:
         template = (path.parent / prompt["system_template"]).resolve()
         if not template.is_file():
@@ -213,30 +157,6 @@ def _parse(path: Path, raw: dict[str, Any]) -> LLMProfile:
         path=path,
         name=top.pop("name", path.stem),
         prompt=PromptSettings(**prompt),
-        actions=_actions(path, actions_raw),
+        actions=None if actions_raw is None else action_lists(path, actions_raw, _AGENT_ACTIONS),
         **top,
     )
-
-
-def _actions(path: Path, raw: Any) -> dict[str, tuple[str, ...]] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise ProfileError(f"{path}: [actions] must be a table of platform kind -> action list.")
-    out = dict(DEFAULT_ACTIONS)
-    valid = {a.value for a in ACTION_SPECS} - {ActionType.SIGNUP.value, ActionType.REFRESH.value,
-                                               ActionType.INTERVIEW.value}
-    for kind, names in raw.items():
-        if kind not in DEFAULT_ACTIONS:
-            raise _unknown(path, kind, set(DEFAULT_ACTIONS), "actions.")
-        if not isinstance(names, list) or not names:
-            raise ProfileError(f"{path}: key 'actions.{kind}' must be a non-empty list of actions.")
-        for name in names:
-            if name not in valid:
-                close = difflib.get_close_matches(str(name), sorted(valid), n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise ProfileError(
-                    f"{path}: key 'actions.{kind}': {name!r} is not an agent action.{hint}"
-                )
-        out[kind] = tuple(names)
-    return out

@@ -20,13 +20,26 @@ import numpy as np
 from oasis_des.agents.population import Population
 from oasis_des.policies.base import Decision, Observation
 from oasis_des.policies.features import N_TOPICS, TOPICS, TOPIC_NAMES, features
+from oasis_des.policies.profile_keys import (
+    Keys,
+    ProfileError,
+    action_lists,
+    boolean,
+    check_keys,
+    nonempty,
+    number,
+    span,
+    unknown_key,
+)
 from oasis_des.policies.writing import write_post, write_reply
+from oasis_des.resources import data_dir
 from oasis_des.rng import KeyedStream, keyed_uniforms, stream
 
 POST_OPTIONS = ("like_post", "dislike_post", "repost", "quote_post", "create_comment",
                 "follow", "unfollow", "mute", "report_post")
 COMMENT_OPTIONS = ("like_comment", "dislike_comment")
 GLOBAL_OPTIONS = ("create_post", "search_posts", "trend", "do_nothing")
+OPTION_NAMES: tuple[str, ...] = POST_OPTIONS + COMMENT_OPTIONS + GLOBAL_OPTIONS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,20 +51,72 @@ class OfflineParams:
     weights: dict[str, float]
     traits: dict[str, Any]
     opinion: dict[str, Any]
-    actions: dict[str, list[str]]
+    actions: dict[str, tuple[str, ...]]
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "OfflineParams":
+        """Validate a profile file. A key it leaves out takes its value in the shipped
+        models/offline.toml, so a profile need only state what it changes."""
+        path = Path(path)
         with open(path, "rb") as f:
             raw = tomllib.load(f)
+        with open(data_dir("models") / "offline.toml", "rb") as f:
+            shipped = tomllib.load(f)
+        sections = (*_SECTIONS, "actions")
+        for key in raw:
+            if key not in _TOP and key not in sections:  # suggest "choice.temperature" too
+                known = [*_TOP, *sections, *(f"{s}.{k}" for s, keys in _SECTIONS.items()
+                                             for k in keys)]
+                raise unknown_key(path, key, known)
+        check_keys(path, {k: v for k, v in raw.items() if k in _TOP}, _TOP, "")
+        merged: dict[str, dict[str, Any]] = {}
+        for section in sections:
+            given = raw.get(section, {})
+            if not isinstance(given, dict):
+                raise ProfileError(f"{path}: [{section}] must be a table.")
+            merged[section] = {**shipped[section], **given}
+        values = {section: check_keys(path, merged[section], keys, f"{section}.")
+                  for section, keys in _SECTIONS.items()}
         return cls(
-            temperature=float(raw["choice"]["temperature"]),
-            base={k: float(v) for k, v in raw["base"].items()},
-            weights={k: float(v) for k, v in raw["weights"].items()},
-            traits=raw["traits"],
-            opinion=raw["opinion"],
-            actions=raw["actions"],
+            temperature=values["choice"]["temperature"],
+            base=values["base"],
+            weights=values["weights"],
+            traits=values["traits"],
+            opinion=values["opinion"],
+            actions=action_lists(path, merged["actions"], OPTION_NAMES),
         )
+
+
+def _offline(v: Any) -> str:
+    if v != "offline":
+        raise ValueError
+    return v
+
+
+# The profile's keys, what each allows, and why: the utilities carry the signs (dislike,
+# unfollow, mute and report subtract), so a negative weight would invert its mechanism;
+# base logits are any real; ranges are uniform draws; mu and the backfire rate are fractions
+# of the distance to a post moved per read; the interest noise is a mixing weight.
+_TOP: Keys = {"name": (nonempty, "a non-empty string"), "kind": (_offline, '"offline"')}
+_NON_NEGATIVE = (number(0.0), "a finite number >= 0")
+_SECTIONS: dict[str, Keys] = {
+    "choice": {"temperature": (number(0.0, strict=True), "a finite number > 0")},
+    "base": dict.fromkeys(OPTION_NAMES, (number(), "a finite number (a logit)")),
+    "weights": dict.fromkeys(("relevance", "agreement", "quote_strength", "comment_strength",
+                              "disagreement", "report", "verbosity"), _NON_NEGATIVE),
+    "traits": {
+        "openness": (span(0.0), "[low, high] with 0 <= low <= high"),
+        "assimilation": (span(0.0, 1.0), "[low, high] with 0 <= low <= high <= 1"),
+        "conformity": _NON_NEGATIVE,
+        "verbosity": (span(), "[low, high] of finite numbers with low <= high"),
+        "interest_noise": (number(0.0, 1.0), "a number in [0, 1]"),
+    },
+    "opinion": {
+        "backfire": (boolean, "true or false"),
+        "backfire_radius": _NON_NEGATIVE,
+        "backfire_rate": (number(0.0, 1.0), "a number in [0, 1]"),
+    },
+}
 
 
 class OfflinePolicy:
@@ -219,7 +284,6 @@ class OfflinePolicy:
         return Decision(action=name, args={"query": TOPICS[top][int(u[0] * 3)]})
 
 
-OPTION_NAMES: tuple[str, ...] = POST_OPTIONS + COMMENT_OPTIONS + GLOBAL_OPTIONS
 _CODE = {name: i for i, name in enumerate(OPTION_NAMES)}
 
 
