@@ -265,3 +265,20 @@ def test_a_platform_setting_the_platform_refuses_leaves_no_output_file(
     err = capsys.readouterr().err
     assert err.startswith("oasis-des: error: Cannot load ") and "no_such_package" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["reddit", "twitter"])
+def test_a_run_that_would_end_after_year_9999_is_refused_naming_both_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    cfg = tmp_path / "ovf.toml"
+    cfg.write_text(
+        f'[platform]\nkind = "{kind}"\n[time]\nstart_time = "9999-12-31T23:59:00"\nduration = "2h"\n'
+    )
+    out = tmp_path / "ovf.db"
+    assert main(["run", str(cfg), "--agents", "20", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "time.start_time = '9999-12-31T23:59:00'" in err and "time.duration = 120" in err
+    assert not out.exists()
+    assert Config().override(time={"start_time": "9999-12-31T21:59:00", "duration": 120.0})

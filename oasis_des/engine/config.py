@@ -12,7 +12,7 @@ import re
 import tomllib
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -66,6 +66,18 @@ class TimeConfig:
     # A checkpoint costs about as much as a tick of 10,000 agents, and Ctrl-C does not wait
     # for it (a stop commits at the next event), so the default is half an hour.
     commit_every: float = 30.0
+
+    def __post_init__(self) -> None:
+        # Reddit rows (and LLM prompts) carry start_time + now as a datetime, which ends at
+        # year 9999: refused here rather than as an OverflowError in the middle of the run.
+        try:
+            datetime.fromisoformat(self.start_time) + timedelta(minutes=self.duration)
+        except OverflowError:
+            raise ConfigError(
+                f"time.start_time = {shorten(self.start_time)} plus time.duration = "
+                f"{self.duration:g} minutes is after {datetime.max:%Y-%m-%d %H:%M}; expected "
+                "a start_time at least the duration before the end of year 9999."
+            ) from None
 
 
 @dataclass(frozen=True, kw_only=True)
