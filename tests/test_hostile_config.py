@@ -263,7 +263,8 @@ def test_a_platform_setting_the_platform_refuses_leaves_no_output_file(
     out = tmp_path / "run.db"
     assert main(["run", str(cfg), "--agents", "10", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("oasis-des: error: Cannot load ") and "no_such_package" in err
+    assert err.startswith("oasis-des: error: ") and err.count("\n") == 1
+    assert "Cannot load " in err and "no_such_package" in err
     assert not out.exists()
 
 

@@ -31,6 +31,7 @@ class PlatformConfig:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from oasis_des.platform.recsys import recommender_factory
         from oasis_des.platform.settings import PlatformSettings
 
         for name, value in self.settings.items():
@@ -41,9 +42,13 @@ class PlatformConfig:
             if isinstance(value, str):
                 _check_text(f"platform.settings.{name}", value)
         try:  # checked here, so that a bad setting never leaves an output file behind
-            PlatformSettings.for_kind(self.kind, **self.settings)
+            settings = PlatformSettings.for_kind(self.kind, **self.settings)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"platform.settings: {exc}") from None
+        try:  # a dotted path is imported and inspected, not called (recsys/__init__.py)
+            recommender_factory(settings.recommender)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"platform.settings.recommender: {exc}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
