@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from oasis_des.engine.config import Config, load_config, parse_duration
+from oasis_des.engine.config import Config, check_range, load_config, parse_duration
 from oasis_des.engine.results import Progress, RunResult
 from oasis_des.engine.simulation import Simulation
 from oasis_des.llm.usage import LLMUsage
@@ -58,7 +58,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.personas is not None:
         sections.setdefault("population", {})["personas"] = args.personas
     if args.duration is not None:
-        sections.setdefault("time", {})["duration"] = parse_duration(args.duration, "--duration")
+        minutes = parse_duration(args.duration, "--duration")
+        check_range("time.duration", minutes, name="--duration", written=args.duration)
+        sections.setdefault("time", {})["duration"] = minutes
     if args.out is not None:
         sections.setdefault("output", {})["path"] = args.out
     if args.overwrite:
