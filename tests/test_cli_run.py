@@ -79,3 +79,28 @@ def test_personas_and_model_flags(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, _, err = run_cli(capsys, "--model", "nope", "--out", str(tmp_path / "y.db"), "--quiet")
     assert code == 2 and "Model profile 'nope'" in err
     assert not (tmp_path / "y.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "{d}"], "Config file {d} is a directory; expected a TOML file."),
+        (["run", "--personas", "{d}", "--out", "{d}/r.db"],
+         "{d}: expected a persona file, not a directory."),
+        (["personas", "validate", "{d}"], "{d}: expected a persona file, not a directory."),
+        (["report", "{d}/r.db", "--out", "{d}"],
+         "--out {d} is a directory; expected the HTML file to write."),
+        (["resume", "{d}"], "Run database {d} is a directory; expected its database file."),
+        (["personas", "generate", "--n", "5", "--mean-following", "nan", "--out", "{d}/p.csv"],
+         "--mean-following = nan is out of range; expected a finite number of follows >= 0."),
+        (["personas", "generate", "--n", "5", "--seed-posts", "nan", "--out", "{d}/p.csv"],
+         "--seed-posts = nan is out of range; expected a share in [0, 1]."),
+    ],
+)
+def test_a_bad_argument_is_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    (tmp_path / "r.db").touch()
+    assert main([a.format(d=tmp_path) for a in argv]) == 2
+    assert capsys.readouterr().err == f"oasis-des: error: {message.format(d=tmp_path)}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.db"]  # nothing written

@@ -326,3 +326,11 @@ def test_the_duration_flag_gives_its_range_naming_the_flag(
 def test_the_duration_flag_takes_what_the_config_takes(tmp_path: Path) -> None:
     out = tmp_path / "run.db"
     assert main(["run", "--agents", "5", "--duration", "1e1", "--out", str(out), "--quiet"]) == 0
+
+
+def test_a_binary_config_file_is_named(tmp_path: Path) -> None:
+    f = tmp_path / "binary.toml"
+    f.write_bytes(b"seed = 1\n\xff\xfe\x00")
+    with pytest.raises(ConfigError) as info:
+        load_config(f)
+    assert str(info.value) == f"{f}: not a TOML file (byte 0xff at offset 9 is not UTF-8)."

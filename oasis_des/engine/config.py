@@ -310,6 +310,13 @@ def load_config(path: str | Path | None = None) -> Config:
             raw = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"Config file {path} does not exist.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"Config file {path} is a directory; expected a TOML file.") from None
+    except UnicodeDecodeError as exc:  # tomllib decodes the whole file before parsing it
+        raise ConfigError(
+            f"{path}: not a TOML file (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start} is not UTF-8)."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
     try:
