@@ -104,3 +104,36 @@ def test_a_bad_argument_is_named_in_one_line(
     assert main([a.format(d=tmp_path) for a in argv]) == 2
     assert capsys.readouterr().err == f"oasis-des: error: {message.format(d=tmp_path)}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.db"]  # nothing written
+
+
+def test_a_stopped_run_labels_its_digest_with_where_it_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oasis_des.engine import commands
+    from oasis_des.engine.config import Config
+    from oasis_des.engine.results import Progress
+    from oasis_des.engine.simulation import Simulation
+
+    sim = Simulation(Config().override(population={"agents": 10},
+                                       output={"path": str(tmp_path / "s.db")}))
+
+    class CtrlCAtFiveHours:
+        """In place of the progress bar: stops the run as Ctrl-C does, at 5 simulated hours."""
+
+        def __call__(self, p: Progress) -> None:
+            if p.sim_time >= 300:
+                sim.request_stop()
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(commands, "ProgressBar", CtrlCAtFiveHours)
+    assert commands.drive(sim) == 130
+    out = capsys.readouterr().out
+    stopped = next(line for line in out.splitlines() if line.startswith("digest"))
+    assert stopped.startswith("digest (stopped at 5.") and " of 24h) " in stopped, stopped
+    code, out, _ = run_cli(capsys, "--agents", "10", "--duration", "1h", "--out",
+                           str(tmp_path / "f.db"), "--quiet")
+    assert code == 0
+    finished = next(line for line in out.splitlines() if line.startswith("digest"))
+    assert finished.startswith("digest" + " " * 11) and len(finished.split()) == 2
