@@ -31,9 +31,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Flags whose value may start with '-' (a negative duration, "-1h"): argparse takes such a
+# value for an option and says only "expected one argument", so it is attached to its flag
+# ("--duration=-1h") and reaches the flag's own check, which says what is allowed.
+SIGNED_VALUE_FLAGS = ("--duration",)
+_DIGITS = frozenset("0123456789.")
+
+
+def attach_signed_values(argv: Sequence[str]) -> list[str]:
+    """`argv` with each value like '-1h' (a '-', then a digit or '.') joined to its flag of
+    SIGNED_VALUE_FLAGS; '--duration --quiet' stays argparse's "expected one argument"."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in SIGNED_VALUE_FLAGS and token[:1] == "-" and token[1:2] in _DIGITS:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_signed_values(sys.argv[1:] if argv is None else argv))
     from oasis_des.engine.gateway import PolicyAbort
 
     try:

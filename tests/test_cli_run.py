@@ -79,3 +79,61 @@ def test_personas_and_model_flags(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, _, err = run_cli(capsys, "--model", "nope", "--out", str(tmp_path / "y.db"), "--quiet")
     assert code == 2 and "Model profile 'nope'" in err
     assert not (tmp_path / "y.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "{d}"], "Config file {d} is a directory; expected a TOML file."),
+        (["run", "--personas", "{d}", "--out", "{d}/r.db"],
+         "{d}: expected a persona file, not a directory."),
+        (["personas", "validate", "{d}"], "{d}: expected a persona file, not a directory."),
+        (["report", "{d}/r.db", "--out", "{d}"],
+         "--out {d} is a directory; expected the HTML file to write."),
+        (["resume", "{d}"], "Run database {d} is a directory; expected its database file."),
+        (["personas", "generate", "--n", "5", "--mean-following", "nan", "--out", "{d}/p.csv"],
+         "--mean-following = nan is out of range; expected a finite number of follows >= 0."),
+        (["personas", "generate", "--n", "5", "--seed-posts", "nan", "--out", "{d}/p.csv"],
+         "--seed-posts = nan is out of range; expected a share in [0, 1]."),
+    ],
+)
+def test_a_bad_argument_is_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    (tmp_path / "r.db").touch()
+    assert main([a.format(d=tmp_path) for a in argv]) == 2
+    assert capsys.readouterr().err == f"oasis-des: error: {message.format(d=tmp_path)}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.db"]  # nothing written
+
+
+def test_a_stopped_run_labels_its_digest_with_where_it_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oasis_des.engine import commands
+    from oasis_des.engine.config import Config
+    from oasis_des.engine.results import Progress
+    from oasis_des.engine.simulation import Simulation
+
+    sim = Simulation(Config().override(population={"agents": 10},
+                                       output={"path": str(tmp_path / "s.db")}))
+
+    class CtrlCAtFiveHours:
+        """In place of the progress bar: stops the run as Ctrl-C does, at 5 simulated hours."""
+
+        def __call__(self, p: Progress) -> None:
+            if p.sim_time >= 300:
+                sim.request_stop()
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(commands, "ProgressBar", CtrlCAtFiveHours)
+    assert commands.drive(sim) == 130
+    out = capsys.readouterr().out
+    stopped = next(line for line in out.splitlines() if line.startswith("digest"))
+    assert stopped.startswith("digest (stopped at 5.") and " of 24h) " in stopped, stopped
+    code, out, _ = run_cli(capsys, "--agents", "10", "--duration", "1h", "--out",
+                           str(tmp_path / "f.db"), "--quiet")
+    assert code == 0
+    finished = next(line for line in out.splitlines() if line.startswith("digest"))
+    assert finished.startswith("digest" + " " * 11) and len(finished.split()) == 2

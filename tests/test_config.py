@@ -18,7 +18,9 @@ def test_default_scenario_is_offline_twitter_day_of_1000_agents() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "minutes"), [("90", 90.0), ("90m", 90.0), ("24h", 1440.0), ("2d", 2880.0), (15, 15.0)]
+    ("text", "minutes"),
+    [("90", 90.0), ("90m", 90.0), ("24h", 1440.0), ("2d", 2880.0), (15, 15.0), ("1e3", 1000.0),
+     ("1.5E1h", 900.0), (".5d", 720.0), ("-1h", -60.0)],  # negatives are refused by each key
 )
 def test_durations(text: object, minutes: float) -> None:
     assert parse_duration(text) == minutes
@@ -42,7 +44,7 @@ def test_file_is_read_and_validated(tmp_path: Path) -> None:
     [
         ("[time]\ntik = 3\n", r"Unknown config key 'time.tik'. Did you mean 'time.tick'\?"),
         ("sed = 1\n", r"Unknown config key 'sed'. Did you mean 'seed'\?"),
-        ("[time]\ntick = -1\n", r"time.tick = -1.0 is out of range; expected a number of minutes > 0"),
+        ("[time]\ntick = -1\n", r"time.tick = -1.0 is out of range; expected a number of minutes from 0.01"),
         ("[time]\nmode = 'warp'\n", r"time.mode = 'warp' is not allowed; use one of 'stepped', 'continuous'"),
         ("seed = 'x'\n", r"seed = 'x' has the wrong type; expected int"),
         ("[population]\nagents = 0\n", r"population.agents = 0 is out of range"),

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from oasis_des.agents.activity import MAX_RATE_PER_HOUR
 from oasis_des.cli import main
-from oasis_des.engine.config import MAX_AGENTS, Config, ConfigError, build_config, load_config
+from oasis_des.engine.config import (
+    MAX_AGENTS,
+    MAX_TICKS,
+    Config,
+    ConfigError,
+    build_config,
+    load_config,
+)
 
 
 def scalar_keys() -> list[tuple[str, Any]]:
@@ -126,7 +133,10 @@ def test_a_ten_megabyte_value_gives_a_short_error(tmp_path: Path, key: str) -> N
         ("population.agents", -1, "out of range"),
         ("time.tick", 10**400, "not a finite number"),  # beyond the float range
         ("time.duration", "9" * 400, "not a finite number"),
-        ("time.duration", "-5m", "not a duration"),
+        ("time.duration", "-5m", "out of range"),
+        ("time.duration", "99999999999999999999999d", "up to 100 years (52,596,000 min)"),
+        ("time.tick", 1e-300, "from 0.01 to"),
+        ("time.tick", 0.0099, "from 0.01 to"),
         ("time.start_time", "yesterday", "ISO datetime"),
         ("time.start_time", "", "ISO datetime"),
         ("activation.rate", 1e9, "out of range"),
@@ -263,5 +273,64 @@ def test_a_platform_setting_the_platform_refuses_leaves_no_output_file(
     out = tmp_path / "run.db"
     assert main(["run", str(cfg), "--agents", "10", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("oasis-des: error: Cannot load ") and "no_such_package" in err
+    assert err.startswith("oasis-des: error: ") and err.count("\n") == 1
+    assert "Cannot load " in err and "no_such_package" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["reddit", "twitter"])
+def test_a_run_that_would_end_after_year_9999_is_refused_naming_both_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    cfg = tmp_path / "ovf.toml"
+    cfg.write_text(f'[platform]\nkind = "{kind}"\n[time]\nduration = "2h"\n'
+                   'start_time = "9999-12-31T23:59:00"\n')
+    out = tmp_path / "ovf.db"
+    assert main(["run", str(cfg), "--agents", "20", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "time.start_time = '9999-12-31T23:59:00'" in err and "time.duration = 120" in err
+    assert not out.exists()
+    assert Config().override(time={"start_time": "9999-12-31T21:59:00", "duration": 120.0})
+
+
+def test_a_stepped_run_has_at_most_max_ticks() -> None:
+    longest = MAX_TICKS * 0.5
+    assert Config().override(time={"tick": 0.5, "duration": longest}).time.duration == longest
+    with pytest.raises(ConfigError) as info:
+        Config().override(time={"tick": 0.5, "duration": longest + 1})
+    assert "time.duration = 5e+07 minutes at time.tick = 0.5 is 1e+08 ticks" in str(info.value)
+    assert f"at most {MAX_TICKS:,}" in str(info.value)
+    continuous = Config().override(time={"mode": "continuous", "tick": 0.5, "duration": 5e7})
+    assert continuous.time.duration == 5e7  # no ticks to step through
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("-1h", "--duration = '-1h' is out of range; expected a duration > 0"),
+        ("-.5", "--duration = '-.5' is out of range; expected a duration > 0"),
+        ("99999999999999999999999d", "--duration = '99999999999999999999999d' is out of range"),
+    ],
+)
+def test_the_duration_flag_gives_its_range_naming_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, message: str
+) -> None:
+    out = tmp_path / "run.db"
+    assert main(["run", "--duration", flag, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"oasis-des: error: {message}") and err.count("\n") == 1
+    assert "up to 100 years" in err and not out.exists()
+
+
+def test_the_duration_flag_takes_what_the_config_takes(tmp_path: Path) -> None:
+    out = tmp_path / "run.db"
+    assert main(["run", "--agents", "5", "--duration", "1e1", "--out", str(out), "--quiet"]) == 0
+
+
+def test_a_binary_config_file_is_named(tmp_path: Path) -> None:
+    f = tmp_path / "binary.toml"
+    f.write_bytes(b"seed = 1\n\xff\xfe\x00")
+    with pytest.raises(ConfigError) as info:
+        load_config(f)
+    assert str(info.value) == f"{f}: not a TOML file (byte 0xff at offset 9 is not UTF-8)."

@@ -58,9 +58,31 @@ def test_bad_recommender_names_are_clear_errors(name, message):
     assert message in str(err.value)
 
 
-def test_a_path_to_something_else_is_a_type_error():
-    with pytest.raises(TypeError, match="neither a class, a function nor a recommender"):
-        Platform(kind="twitter", recommender="recsys_custom:not_a_recommender")
+@pytest.mark.parametrize("name", [
+    "recsys_custom:not_a_recommender",  # a number
+    "recsys_custom:LetterCounts",  # a class without recommend
+    "os:system",  # a builtin, one argument
+    "json:loads",  # a function of one positional argument
+    "subprocess:run",  # a function of *args only
+    "builtins:print",
+])
+def test_a_path_to_something_else_is_a_type_error(name):
+    with pytest.raises(TypeError, match="is not a recommender; expected a class constructed"):
+        Platform(kind="twitter", recommender=name)
+
+
+def test_a_config_refuses_a_path_to_something_else_without_calling_it(tmp_path, monkeypatch):
+    def system(command):
+        raise AssertionError("called")
+
+    monkeypatch.setattr("os.system", system)
+    path = tmp_path / "run.toml"
+    path.write_text('[platform]\nsettings = { recommender = "os:system" }\n')
+    with pytest.raises(ValueError) as err:
+        load_config(path)
+    assert str(err.value).startswith(
+        f"{path}: platform.settings.recommender: 'os:system' is not a recommender; expected "
+    )
 
 
 def test_custom_embedder_by_path_embeds_each_post_once():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -85,6 +86,14 @@ def _generate(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise ValueError(f"--n must be at least 1, got {args.n}.")
+    # Checked here so that the error names the flag, not the settings class behind it.
+    for flag, value, ok, allowed in (
+        ("--mean-following", args.mean_following, 0 <= (args.mean_following or 0) < math.inf,
+         "a finite number of follows >= 0"),
+        ("--seed-posts", args.seed_posts, 0 <= args.seed_posts <= 1, "a share in [0, 1]"),
+    ):
+        if not ok:
+            raise ValueError(f"{flag} = {value!r} is out of range; expected {allowed}.")
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite to replace it.")

@@ -25,6 +25,8 @@ def detect_format(path: str | Path) -> Format:
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such persona file.")
+    if p.is_dir():  # a directory has no suffix to go by, and cannot be sniffed
+        raise PersonaFileError(p, "a persona file, not a directory", show_got=False)
     suffix = p.suffix.lower()
     if suffix == ".csv":
         return "oasis-twitter-csv"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from oasis_des.analysis.report import write_report
 
@@ -19,5 +20,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.out is not None and Path(args.out).is_dir():  # before the analysis, which takes a while
+        raise IsADirectoryError(
+            f"--out {args.out} is a directory; expected the HTML file to write."
+        )
     print(f"report           {write_report(args.db, args.out)}")
     return 0

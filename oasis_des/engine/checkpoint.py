@@ -77,6 +77,8 @@ def load(conn: sqlite3.Connection) -> dict[str, Any] | None:
 def read_checkpoint(db_path: str | Path) -> tuple[Config, dict[str, Any] | None]:
     """The config of a run database and its checkpoint (None: the run never committed)."""
     path = Path(db_path)
+    if path.is_dir():
+        raise IsADirectoryError(f"Run database {path} is a directory; expected its database file.")
     if not path.is_file():
         raise FileNotFoundError(f"Run database {path} does not exist.")
     try:  # read-only: a foreign file is left exactly as it was

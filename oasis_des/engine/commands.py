@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from oasis_des.engine.config import Config, load_config, parse_duration
+from oasis_des.engine.config import Config, check_range, load_config, parse_duration
 from oasis_des.engine.results import Progress, RunResult
 from oasis_des.engine.simulation import Simulation
 from oasis_des.llm.usage import LLMUsage
@@ -58,7 +58,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.personas is not None:
         sections.setdefault("population", {})["personas"] = args.personas
     if args.duration is not None:
-        sections.setdefault("time", {})["duration"] = parse_duration(args.duration, "--duration")
+        minutes = parse_duration(args.duration, "--duration")
+        check_range("time.duration", minutes, name="--duration", written=args.duration)
+        sections.setdefault("time", {})["duration"] = minutes
     if args.out is not None:
         sections.setdefault("output", {})["path"] = args.out
     if args.overwrite:
@@ -113,8 +115,13 @@ class ProgressBar:
             self.stream.flush()
 
 
-def summary(result: RunResult) -> str:
-    """The end-of-run table."""
+def summary(result: RunResult, duration: float) -> str:
+    """The end-of-run table. A stopped run's digest is labelled with where it stopped: it is
+    the digest of a partial run, which scripts and readers must not take for the run's own."""
+    if result.sim_time < duration:
+        digest_label = f"digest (stopped at {result.sim_time / 60:.1f}h of {duration / 60:g}h)"
+    else:
+        digest_label = "digest          "
     lines = [f"{'action':<22}{'done':>10}{'failed':>10}"]
     for name in sorted(set(result.actions) | set(result.failures)):
         lines.append(
@@ -130,7 +137,7 @@ def summary(result: RunResult) -> str:
         f"{result.setup_actions:,} sign-up and seed rows before)",
         f"decision batches {g.batches:,} (mean {g.mean_batch:.1f}, max {g.max_batch})",
         *([llm_summary(result.llm)] if result.llm is not None else []),
-        f"digest           {result.digest}",
+        f"{digest_label} {result.digest}",
         f"database         {result.db_path}",
     ]
     return "\n".join(lines)
@@ -186,7 +193,7 @@ def drive(sim: Simulation, *, quiet: bool = False) -> int:
         if bar is not None:
             bar.close()
         sim.close()
-    print(summary(result))
+    print(summary(result, sim.duration))
     if result.sim_time < sim.duration:
         print(f"stopped at minute {result.sim_time:g}; continue with: "
               f"oasis-des resume {result.db_path}")

@@ -12,7 +12,7 @@ import re
 import tomllib
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -31,6 +31,7 @@ class PlatformConfig:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from oasis_des.platform.recsys import recommender_factory
         from oasis_des.platform.settings import PlatformSettings
 
         for name, value in self.settings.items():
@@ -41,9 +42,13 @@ class PlatformConfig:
             if isinstance(value, str):
                 _check_text(f"platform.settings.{name}", value)
         try:  # checked here, so that a bad setting never leaves an output file behind
-            PlatformSettings.for_kind(self.kind, **self.settings)
+            settings = PlatformSettings.for_kind(self.kind, **self.settings)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"platform.settings: {exc}") from None
+        try:  # a dotted path is imported and inspected, not called (recsys/__init__.py)
+            recommender_factory(settings.recommender)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"platform.settings.recommender: {exc}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +71,25 @@ class TimeConfig:
     # A checkpoint costs about as much as a tick of 10,000 agents, and Ctrl-C does not wait
     # for it (a stop commits at the next event), so the default is half an hour.
     commit_every: float = 30.0
+
+    def __post_init__(self) -> None:
+        # Reddit rows (and LLM prompts) carry start_time + now as a datetime, which ends at
+        # year 9999: refused here rather than as an OverflowError in the middle of the run.
+        try:
+            datetime.fromisoformat(self.start_time) + timedelta(minutes=self.duration)
+        except OverflowError:
+            raise ConfigError(
+                f"time.start_time = {shorten(self.start_time)} plus time.duration = "
+                f"{self.duration:g} minutes is after {datetime.max:%Y-%m-%d %H:%M}; expected "
+                "a start_time at least the duration before the end of year 9999."
+            ) from None
+        ticks = self.duration / self.tick
+        if self.mode == "stepped" and ticks > MAX_TICKS:
+            raise ConfigError(
+                f"time.duration = {self.duration:g} minutes at time.tick = {self.tick:g} is "
+                f"{ticks:.3g} ticks; expected at most {MAX_TICKS:,} (a longer tick or a "
+                "shorter duration)."
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,12 +245,25 @@ class Config:
 # Far beyond any run that fits in memory; a typo (1e10 agents) gets an error, not a MemoryError.
 MAX_AGENTS = 100_000_000
 
+# Time bounds, so that no value makes a run that cannot end (docs/limits.md). A stepped tick
+# of an idle population costs ~30 us, so 10^8 ticks are an hour of overhead alone; a Twitter
+# created_at counts ticks of at least 0.01 minutes (5e9 in 100 years, well within 64 bits).
+MIN_TICK_MINUTES = 0.01
+MAX_DURATION_MINUTES = 36_525 * 1440  # 100 years of 365.25 days
+MAX_TICKS = 100_000_000
+
 # Ranges checked after types: key -> (predicate, what is allowed).
 _RANGES: dict[str, tuple[Any, str]] = {
     "seed": (lambda v: -(2**63) <= v < 2**64, "a 64-bit integer"),
     "population.agents": (lambda v: 1 <= v <= MAX_AGENTS, f"an integer from 1 to {MAX_AGENTS:,}"),
-    "time.duration": (lambda v: v > 0, "a duration > 0 (minutes, or e.g. '24h')"),
-    "time.tick": (lambda v: v > 0, "a number of minutes > 0"),
+    "time.duration": (
+        lambda v: 0 < v <= MAX_DURATION_MINUTES,
+        f"a duration > 0 (minutes, or e.g. '24h') up to 100 years ({MAX_DURATION_MINUTES:,} min)",
+    ),
+    "time.tick": (
+        lambda v: MIN_TICK_MINUTES <= v <= MAX_DURATION_MINUTES,
+        f"a number of minutes from {MIN_TICK_MINUTES:g} to {MAX_DURATION_MINUTES:,}",
+    ),
     "time.start_time": (lambda v: _is_datetime(v), "an ISO datetime like '2024-01-01T08:00:00'"),
     "time.k": (lambda v: v > 0, "a number > 0"),
     "time.think_seconds": (lambda v: v >= 0, "a number of seconds >= 0"),
@@ -244,7 +281,10 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "engine.blas_threads": (lambda v: 0 <= v <= 1024, "an integer from 0 (BLAS's own default) to 1024"),
 }
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)?\s*$")
+# A number as TOML writes it (sign, exponent: "1e3" as on the command line), then a unit.
+_DURATION = re.compile(
+    r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(m|min|h|d)?\s*$"
+)
 
 
 def parse_duration(value: Any, key: str = "time.duration") -> float:
@@ -270,6 +310,13 @@ def load_config(path: str | Path | None = None) -> Config:
             raw = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"Config file {path} does not exist.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"Config file {path} is a directory; expected a TOML file.") from None
+    except UnicodeDecodeError as exc:  # tomllib decodes the whole file before parsing it
+        raise ConfigError(
+            f"{path}: not a TOML file (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start} is not UTF-8)."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
     try:
@@ -363,10 +410,17 @@ def _check(key: str, value: Any, annotation: Any) -> Any:
     if expected is str:
         _check_text(key, value)
     if key in _RANGES:
-        predicate, allowed_text = _RANGES[key]
-        if not predicate(value):
-            raise ConfigError(f"{key} = {shorten(value)} is out of range; expected {allowed_text}.")
+        check_range(key, value)
     return value
+
+
+def check_range(key: str, value: Any, *, name: str = "", written: Any = None) -> None:
+    """Refuse a value outside the range of `key`, as `name` (a command-line flag) = `written`
+    (what the user typed, e.g. '-1h') when given, so the error names what the user wrote."""
+    predicate, allowed_text = _RANGES[key]
+    if not predicate(value):
+        shown = shorten(value if written is None else written)
+        raise ConfigError(f"{name or key} = {shown} is out of range; expected {allowed_text}.")
 
 
 def _check_text(key: str, value: str) -> None:

@@ -10,8 +10,9 @@ See docs/recommenders.md.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from oasis_des.platform.recsys.plugins import load_object
 from oasis_des.rng import KeyedStream
@@ -60,20 +61,42 @@ def builtin_recommenders() -> dict[str, Callable[[Platform], Recommender]]:
 
 def make_recommender(name: str, platform: Platform) -> Recommender:
     """The recommender called `name` (built in, or a dotted path) for `platform`."""
+    return recommender_factory(name)(platform)
+
+
+def recommender_factory(name: str) -> Callable[[Platform], Recommender]:
+    """What builds the recommender called `name` for a platform, checked without calling it.
+
+    Config files are checked with this before any output exists, and a dotted path may name
+    anything (`os:system`): so the target is only imported and inspected (its attributes and
+    signatures), never called, and anything but the three documented forms is refused.
+    """
     known = builtin_recommenders()
     if name in known:
-        return known[name](platform)
+        return known[name]
     target: Any = load_object(name, what="recommender", known=known)
-    if isinstance(target, type):
-        recommender = target(platform)
-    elif hasattr(target, "recommend"):
-        recommender = target
-    elif callable(target):
-        recommender = FunctionRecommender(target)
-    else:
-        raise TypeError(f"Recommender {name!r} is neither a class, a function nor a recommender.")
-    if not callable(getattr(recommender, "recommend", None)):
-        raise TypeError(
-            f"Recommender {name!r} has no method recommend(user_id, now, k, rng) -> list[int]."
-        )
-    return recommender
+    if inspect.isclass(target):
+        if callable(getattr(target, "recommend", None)) and _accepts(target, 1):
+            return cast("Callable[[Platform], Recommender]", target)
+    elif inspect.isfunction(target):
+        if _accepts(target, 4):
+            return lambda platform: FunctionRecommender(target)
+    elif _accepts(getattr(target, "recommend", None), 4):
+        return lambda platform: cast(Recommender, target)
+    raise TypeError(
+        f"{name!r} is not a recommender; expected a class constructed with the platform that "
+        "has a method recommend(user_id, now, k, rng), an object with that method, or a "
+        "function recommend(user_id, now, k, rng)."
+    )
+
+
+def _accepts(function: Any, count: int) -> bool:
+    """Whether `function`'s signature takes `count` positional arguments, each by a named
+    parameter (a bare *args, as in subprocess.run, says nothing about what it expects)."""
+    try:
+        signature = inspect.signature(function)
+        bound = signature.bind(*range(count))
+    except (TypeError, ValueError):  # not callable, no signature, or it does not fit
+        return False
+    variadic = inspect.Parameter.VAR_POSITIONAL
+    return all(signature.parameters[p].kind is not variadic for p in bound.arguments)
