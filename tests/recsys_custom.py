@@ -50,3 +50,12 @@ class LetterCounts:
                     out[i, ord(ch) - 97] += 1
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.divide(out, norms, out=out, where=norms > 0)
+
+
+def letter_counts() -> LetterCounts:
+    """A factory function of no arguments returning an embedder."""
+    return LetterCounts()
+
+
+def not_an_embedder_factory() -> str:
+    return "no embed method here"

@@ -83,6 +83,13 @@ def test_a_config_refuses_a_path_to_something_else_without_calling_it(tmp_path, 
     assert str(err.value).startswith(
         f"{path}: platform.settings.recommender: 'os:system' is not a recommender; expected "
     )
+    monkeypatch.setattr("os.getcwd", system)
+    path.write_text('[platform]\nsettings = { embedder = "os:getcwd" }\n')
+    with pytest.raises(ValueError) as err:
+        load_config(path)
+    assert str(err.value).startswith(
+        f"{path}: platform.settings.embedder: 'os:getcwd' is not an embedder; expected "
+    )
 
 
 def test_custom_embedder_by_path_embeds_each_post_once():
@@ -110,6 +117,21 @@ def test_bad_embedder_names_are_clear_errors(name, message):
     with pytest.raises(ValueError) as err:
         Platform(kind="twitter", embedder=name)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["os:getcwd", "os:abort", "json:loads", "recsys_custom:FixedPicks",
+                                  "recsys_custom:not_a_recommender", "recsys_custom:oldest_first"])
+def test_what_is_not_an_embedder_is_refused_without_being_called(name):
+    with pytest.raises(TypeError, match=rf"'{name}' is not an embedder; expected a class"):
+        Platform(kind="twitter", embedder=name)
+
+
+def test_an_embedder_factory_function_is_called_on_first_use_and_its_result_checked():
+    p = platform(recommender="embedding", embedder="recsys_custom:letter_counts")
+    assert type(p.feed_index.embedder).__name__ == "LetterCounts"
+    p = platform(recommender="embedding", embedder="recsys_custom:not_an_embedder_factory")
+    with pytest.raises(TypeError, match="returned str, which has no method embed"):
+        p.feed_index.embedder
 
 
 def test_window_must_hold_a_post():

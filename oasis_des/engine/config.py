@@ -32,6 +32,7 @@ class PlatformConfig:
 
     def __post_init__(self) -> None:
         from oasis_des.platform.recsys import recommender_factory
+        from oasis_des.platform.recsys.embedders import embedder_factory
         from oasis_des.platform.settings import PlatformSettings
 
         for name, value in self.settings.items():
@@ -45,10 +46,12 @@ class PlatformConfig:
             settings = PlatformSettings.for_kind(self.kind, **self.settings)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"platform.settings: {exc}") from None
-        try:  # a dotted path is imported and inspected, not called (recsys/__init__.py)
-            recommender_factory(settings.recommender)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"platform.settings.recommender: {exc}") from None
+        # A dotted path is imported and inspected, not called (recsys/plugins.py).
+        for key, check in (("recommender", recommender_factory), ("embedder", embedder_factory)):
+            try:
+                check(getattr(settings, key))
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"platform.settings.{key}: {exc}") from None
 
 
 @dataclass(frozen=True, kw_only=True)

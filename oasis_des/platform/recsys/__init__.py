@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from oasis_des.platform.recsys.plugins import load_object
+from oasis_des.platform.recsys.plugins import load_object, takes_positional
 from oasis_des.rng import KeyedStream
 
 if TYPE_CHECKING:
@@ -76,12 +76,12 @@ def recommender_factory(name: str) -> Callable[[Platform], Recommender]:
         return known[name]
     target: Any = load_object(name, what="recommender", known=known)
     if inspect.isclass(target):
-        if callable(getattr(target, "recommend", None)) and _accepts(target, 1):
+        if callable(getattr(target, "recommend", None)) and takes_positional(target, 1):
             return cast("Callable[[Platform], Recommender]", target)
     elif inspect.isfunction(target):
-        if _accepts(target, 4):
+        if takes_positional(target, 4):
             return lambda platform: FunctionRecommender(target)
-    elif _accepts(getattr(target, "recommend", None), 4):
+    elif takes_positional(getattr(target, "recommend", None), 4):
         return lambda platform: cast(Recommender, target)
     raise TypeError(
         f"{name!r} is not a recommender; expected a class constructed with the platform that "
@@ -89,14 +89,3 @@ def recommender_factory(name: str) -> Callable[[Platform], Recommender]:
         "function recommend(user_id, now, k, rng)."
     )
 
-
-def _accepts(function: Any, count: int) -> bool:
-    """Whether `function`'s signature takes `count` positional arguments, each by a named
-    parameter (a bare *args, as in subprocess.run, says nothing about what it expects)."""
-    try:
-        signature = inspect.signature(function)
-        bound = signature.bind(*range(count))
-    except (TypeError, ValueError):  # not callable, no signature, or it does not fit
-        return False
-    variadic = inspect.Parameter.VAR_POSITIONAL
-    return all(signature.parameters[p].kind is not variadic for p in bound.arguments)

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
-from oasis_des.platform.recsys.plugins import load_object
+from oasis_des.platform.recsys.plugins import load_object, takes_positional
 
 
 class Embedder(Protocol):
@@ -224,11 +225,28 @@ def embedder_factory(name: str) -> Callable[[], Embedder]:
             raise ValueError(_MISSING_EXTRA)
         return EMBEDDERS[name]
     target = load_object(name, what="embedder", known=EMBEDDERS)
-    if hasattr(target, "embed") and not isinstance(target, type):
-        return lambda: target
-    if not callable(target):
-        raise TypeError(f"Embedder {name!r} is neither a class, a function nor an embedder.")
-    return target
+    # Checked without calling anything (a path may name `os:getcwd`), as recommenders are.
+    if inspect.isclass(target):
+        if callable(getattr(target, "embed", None)) and takes_positional(target, 0):
+            return cast("Callable[[], Embedder]", target)
+    elif inspect.isfunction(target):
+        if takes_positional(target, 0):
+            return lambda: _built(name, target())
+    elif callable(getattr(target, "embed", None)):
+        return lambda: cast(Embedder, target)
+    raise TypeError(
+        f"{name!r} is not an embedder; expected a class with a method embed(texts) "
+        "constructed without arguments, an object with that method, or a function of no "
+        "arguments that returns one."
+    )
+
+
+def _built(name: str, embedder: Any) -> Embedder:
+    """What a factory function returned, if it is an embedder (it runs on first use)."""
+    if not callable(getattr(embedder, "embed", None)):
+        raise TypeError(f"Embedder {name!r} returned {type(embedder).__name__}, which has no "
+                        "method embed(texts).")
+    return cast(Embedder, embedder)
 
 
 # Dimension of the coarse vectors that rankers scan (see `fold`).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,3 +36,16 @@ def load_object(path: str, *, what: str, known: Iterable[str]) -> Any:
             raise ValueError(f"Cannot load {what} {path!r}: {module_name!r} has no {attr!r}.")
         target = getattr(target, part)
     return target
+
+
+def takes_positional(function: Any, count: int) -> bool:
+    """Whether `function`'s signature takes `count` positional arguments, each by a named
+    parameter (a bare *args, as in subprocess.run, says nothing about what it expects).
+    Plugins are checked this way, never by calling them: a path may name anything."""
+    try:
+        signature = inspect.signature(function)
+        bound = signature.bind(*range(count))
+    except (TypeError, ValueError):  # not callable, no signature, or it does not fit
+        return False
+    variadic = inspect.Parameter.VAR_POSITIONAL
+    return all(signature.parameters[p].kind is not variadic for p in bound.arguments)
