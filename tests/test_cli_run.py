@@ -71,11 +71,13 @@ def test_personas_and_model_flags(tmp_path: Path, capsys: pytest.CaptureFixture[
     if not personas.exists():
         pytest.skip("OASIS Reddit fixture not present")
     out_db = tmp_path / "r.db"
-    code, out, _ = run_cli(capsys, "--personas", str(personas), "--platform", "reddit", "--duration", "1h",
-                           "--model", "offline", "--out", str(out_db), "--quiet")
+    code, out, err = run_cli(capsys, "--personas", str(personas), "--platform", "reddit",
+                             "--duration", "1h", "--model", "offline", "--out", str(out_db),
+                             "--quiet", "--agents", "500")
     assert code == 0
     conn = sqlite3.connect(out_db)
     assert conn.execute("SELECT COUNT(*) FROM user").fetchone() == (36,)
+    assert f"note: --agents 500 is ignored: the persona file {personas} sets the population" in err
     code, _, err = run_cli(capsys, "--model", "nope", "--out", str(tmp_path / "y.db"), "--quiet")
     assert code == 2 and "Model profile 'nope'" in err
     assert not (tmp_path / "y.db").exists()

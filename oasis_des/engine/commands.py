@@ -73,7 +73,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sections.setdefault("llm", {})["cache"] = args.llm_cache
     if args.llm_cache_mode is not None:
         sections.setdefault("llm", {})["cache_mode"] = args.llm_cache_mode
-    return config.override(**sections) if sections else config
+    config = config.override(**sections) if sections else config
+    if args.agents is not None and config.population.personas:
+        print(f"note: --agents {args.agents} is ignored: the persona file "
+              f"{config.population.personas} sets the population", file=sys.stderr)
+    return config
 
 
 class ProgressBar:
