@@ -119,8 +119,17 @@ def test_cli_sweep_writes_summary_and_protects_outputs(
     assert main(argv) == 2
     assert "already exist" in capsys.readouterr().err
     assert main([*argv, "--overwrite", "--quiet"]) == 0
+    capsys.readouterr()
+    other = ["sweep", str(cfg), "--set", "time.tick=2", "--jobs", "1", "--out", str(out)]
+    assert main(other) == 2  # new runs, but another sweep's summary.csv is in the folder
+    assert f"{out / 'summary.csv'} already exists" in capsys.readouterr().err
+    kept = csv.DictReader((out / "summary.csv").read_text().splitlines())
+    assert next(kept)["time.tick"] == "1"  # the first sweep's, untouched
     assert main(["sweep", str(cfg), "--set", "time.tik=1"]) == 2
     assert "Did you mean 'time.tick'" in capsys.readouterr().err
+    assert main([*other, "--jobs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "oasis-des: error: --jobs must be >= 1, got 0.\n"  # and nothing before it
 
 
 def test_ray_backend_gives_the_same_runs(tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    if args.jobs < 1:  # before anything is printed or built
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}.")
     config = load_config(args.config)
     axes = [parse_set(text) for text in args.sets]
     seeds = parse_seeds(args.seeds, config.seed)

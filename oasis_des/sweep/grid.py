@@ -112,6 +112,11 @@ def build_grid(
             specs.append(RunSpec(len(specs), name, dict(zip(keys, combo)), seed, final))
     if not overwrite:
         existing = [s.config.output.path for s in specs if Path(s.config.output.path).exists()]
+        summary = Path(out_dir) / "summary.csv"  # another sweep's, written into this folder
+        if summary.exists():
+            raise FileExistsError(
+                f"{summary} already exists; choose another --out or pass --overwrite."
+            )
         if existing:
             raise FileExistsError(
                 f"{len(existing)} run database(s) already exist, e.g. {existing[0]}; choose another "
