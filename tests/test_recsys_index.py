@@ -285,3 +285,29 @@ def test_in_network_posts_follow_new_posts_follows_and_mutes():
     p.execute(0, "unmute", mutee_id=2)
     p.execute(0, "unfollow", followee_id=1)
     assert sorted(index.in_network(0).tolist()) == [2]
+
+
+@pytest.mark.parametrize("recommender", ["twitter", "embedding", "random", "reddit"])
+def test_a_muted_users_posts_are_hidden_also_when_reposted_or_quoted(recommender):
+    """User 0 mutes user 1: nothing of 1's shows, whether 2 (followed) or 3 reposts or
+    quotes it; 1's posts come back after the unmute."""
+    p = platform(users=4, recommender=recommender, max_rec_post_len=20,
+                 refresh_rec_post_count=20, following_post_count=20)
+    p.execute(0, "follow", followee_id=2)
+    p.execute(1, "create_post", content="cats are great")  # 1
+    p.execute(2, "repost", post_id=1)  # 2: in network
+    p.execute(3, "repost", post_id=1)  # 3: out of network
+    p.execute(3, "quote_post", post_id=1, quote_content="so true")  # 4
+    p.execute(2, "create_post", content="dogs too")  # 5
+    p.execute(3, "create_post", content="and birds")  # 6
+
+    def shown() -> set[int]:
+        return {post["post_id"] for post in p.execute(0, "refresh")["posts"]}
+
+    assert shown() == {1, 2, 3, 4, 5, 6}
+    p.execute(0, "mute", mutee_id=1)
+    assert shown() == {5, 6}
+    rec = {r[0] for r in p.connection.execute("SELECT post_id FROM rec WHERE user_id = 0")}
+    assert rec <= {5, 6}
+    p.execute(0, "unmute", mutee_id=1)
+    assert shown() == {1, 2, 3, 4, 5, 6}

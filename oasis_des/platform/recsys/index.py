@@ -185,12 +185,22 @@ class FeedIndex:
         return np.frombuffer(found, dtype=np.int64) if found else np.zeros(0, dtype=np.int64)
 
     def visible(self, post_ids: list[int], muted: set[int]) -> list[int]:
-        """The posts whose authors are not muted."""
+        """The posts that show nothing of a muted user: neither written by one nor a repost
+        or quote of one's post (those show its text under its author's name)."""
         if not muted or not post_ids:
             return list(post_ids)
         self.sync()
-        author = self.author
-        return [p for p in post_ids if p < len(author) and author[p] not in muted]
+        author, original = self.author, self.original
+        return [p for p in post_ids if p < len(author) and author[p] not in muted
+                and (original[p] <= 0 or author[original[p]] not in muted)]
+
+    def _of_muted(self, post_ids: np.ndarray, muted: set[int]) -> np.ndarray:
+        """Which of `post_ids` repost or quote a post of a `muted` user."""
+        roots = self.original[post_ids]
+        shared = roots > 0
+        hidden = np.zeros(len(post_ids), dtype=bool)
+        hidden[shared] = np.isin(self.author[roots[shared]], list(muted))
+        return hidden
 
     # -- what the platform reports ----------------------------------------------------
     def observe(self, kind: ActionType, uid: int, info: object) -> None:
@@ -288,9 +298,10 @@ class FeedIndex:
                 held[1].discard(mutee)
 
     def in_network(self, uid: int) -> np.ndarray:
-        """Window posts of the users `uid` follows and has not muted (read-only), kept until
-        a post is added or `uid` follows, unfollows, mutes or unmutes: a stepped tick's
-        ranking excludes them and the refresh that follows shows the most liked."""
+        """Window posts of the users `uid` follows and has not muted, less their reposts
+        and quotes of muted users' posts (read-only), kept until a post is added or `uid`
+        follows, unfollows, mutes or unmutes: a stepped tick's ranking excludes them and
+        the refresh that follows shows the most liked."""
         if self._in_network_at != self.last_post:
             self._in_network.clear()
             self._in_network_at = self.last_post
@@ -298,6 +309,8 @@ class FeedIndex:
         if found is None:
             followees, muted = self.relations(uid)
             found = self.posts_by([f for f in followees if f not in muted], self.window_start)
+            if muted:
+                found = found[~self._of_muted(found, muted)]
             found.flags.writeable = False
             self._in_network[uid] = found
         return found
