@@ -8,7 +8,7 @@ response). Answers enter the agent's memory only with `llm.remember_interviews =
 
 After a run, `interview_database` asks agents of a finished run's database: personas come
 from the run's config, memory from the agent's last traced actions, and the answers are
-appended to the trace at the run's last simulated time.
+appended to the trace at the time of the run's last trace row.
 """
 
 from __future__ import annotations
