@@ -14,11 +14,13 @@ import hashlib
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Self
 
 
@@ -128,7 +130,8 @@ class LLMServer:
     """A scripted chat completions server in a thread; use as a context manager."""
 
     def __init__(
-        self, script: Script = like_first_post, *, latency: float = 0.0, nagle: bool = False
+        self, script: Script = like_first_post, *, latency: float = 0.0, nagle: bool = False,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.script = script
         self.latency = latency
@@ -152,11 +155,17 @@ class LLMServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:  # (certificate, key): HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return f"{self._scheme}://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
     def start(self) -> Self:
         self._thread.start()

@@ -71,10 +71,19 @@ def test_each_read_is_preceded_by_a_quick_ack() -> None:
     assert stream.get_extra_info("server_addr") == "server_addr"
 
 
+DATA = Path(__file__).parent / "data"
+
+
 @linux
-def test_calls_go_through_quick_ack_connections() -> None:
-    """Against a server that keeps Nagle's algorithm on, as Python's http.server does."""
-    with LLMServer(lambda request: Reply(tool="do_nothing", args={}), nagle=True) as server:
+@pytest.mark.parametrize("tls", [False, True])
+def test_calls_go_through_quick_ack_connections(tls: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against a server that keeps Nagle's algorithm on, as Python's http.server does, over
+    HTTP and HTTPS (the stream the TLS handshake gives acknowledges at once too)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(DATA / "tls_test_cert.pem"))  # trust the test's
+    keys = (DATA / "tls_test_cert.pem", DATA / "tls_test_key.pem") if tls else None
+    with LLMServer(lambda request: Reply(tool="do_nothing", args={}), nagle=True,
+                   tls=keys) as server:
+        assert server.url.startswith("https://" if tls else "http://")
         client = ChatClient(LLMProfile(path=Path("t.toml"), name="t", model="m",
                                        base_urls=(server.url,), timeout_s=5.0))
         connections: list[QuickAckStream] = []
