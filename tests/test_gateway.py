@@ -55,6 +55,24 @@ def test_max_batch_flushes_early() -> None:
     assert g.stats.sizes == {2: 2, 1: 1}
 
 
+class Cached:
+    """An async policy whose answers for even agents are in a cache (read at once)."""
+
+    def decide_cached(self, observation: Observation) -> Decision | None:
+        return Decision(action="do_nothing") if observation.agent_id % 2 == 0 else None
+
+    async def decide(self, observation: Observation) -> Decision:
+        return Decision(action="do_nothing")
+
+
+def test_answers_read_from_a_cache_make_batches_no_larger_than_max_batch() -> None:
+    g = Gateway(Cached(), max_batch=1)
+    for a in range(6):
+        g.submit(obs(a), 10.0)
+    g.flush()
+    assert g.stats.decisions == 6 and g.stats.max_batch == 1 and g.stats.sizes == {1: 6}
+
+
 def test_decision_must_resolve_after_observation() -> None:
     g = Gateway(Recorder())
     with pytest.raises(ValueError, match="strictly after"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -113,13 +114,15 @@ def test_usage_totals_rows_in_time_order_and_state(tmp_path: Path) -> None:
     log = UsageLog()
     log.add(record(5, 2.0), {"rate_limit": 2})
     log.add(record(3, 1.0, hit=True))
-    log.add(record(1, 2.0, error="timeout"))
+    log.add(record(1, 2.0, error="no_tool_call"))  # answered: its tokens count
+    log.add(replace(record(4, 2.0, error="timeout"), prompt_tokens=0, completion_tokens=0,
+                    cost=0.0))  # no answer, no tokens
     log.write(conn)
     u = log.totals()
-    assert (u.calls, u.cache_hits, u.prompt_tokens, u.completion_tokens) == (3, 1, 300, 30)
+    assert (u.calls, u.cache_hits, u.prompt_tokens, u.completion_tokens) == (4, 1, 300, 30)
     assert (u.cost_usd, u.cached_cost_usd) == (1.0, 0.5)
-    assert u.errors == {"timeout": 1} and u.retries == {"rate_limit": 2}
-    assert u.prompt_tokens_per_call == 100
+    assert u.errors == {"no_tool_call": 1, "timeout": 1} and u.retries == {"rate_limit": 2}
+    assert u.answered == 3 and u.prompt_tokens_per_call == 100  # not 300 / 4
     again = UsageLog()
     again.restore(json.loads(json.dumps(log.state())))
     assert again.totals() == u

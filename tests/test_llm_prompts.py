@@ -32,8 +32,11 @@ def test_system_prompts_carry_persona_platform_and_identity() -> None:
     twitter = builder("twitter").system(1)
     assert "Twitter user" in twitter and "User 1 (@user1, user 1)" in twitter
     assert small_population(3).persona[1] in twitter and twitter.endswith("Call a tool.")
-    reddit = builder("reddit", reddit_population()).system(2)
-    assert "Reddit user" in reddit and "female, 32 years old, MBTI INTJ, from UK" in reddit
+    pop = reddit_population()
+    pop.traits[2]["profession"] = "Marketing"
+    reddit = builder("reddit", pop).system(2)
+    assert "Reddit user" in reddit
+    assert "You are female, 32 years old, MBTI INTJ, from UK, working in Marketing." in reddit
     assert "years old" not in builder("twitter", reddit_population()).system(2)  # as OASIS
 
 

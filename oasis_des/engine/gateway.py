@@ -150,6 +150,8 @@ class Gateway:
             request.decision = _guarded(cached, observation)
             if request.decision is not None:
                 self._settled += 1
+                if self.max_batch and self._settled >= self.max_batch:
+                    self._count_batch()  # a batch of answers read from the cache
                 return request
         self._add_async(request)
         if self.max_batch and len(self._undecided) >= self.max_batch:

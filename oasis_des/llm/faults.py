@@ -22,6 +22,8 @@ TOO_LONG = "too_long"  # longer than max_output_chars, or cut off by max_tokens
 NO_ANSWER = "no_answer"  # an interview answer without text
 
 RETRIED = frozenset({TIMEOUT, RATE_LIMIT, SERVER_ERROR, CONNECTION, MALFORMED_RESPONSE})
+# Final faults of calls that got no answer, hence no token counts.
+UNANSWERED = RETRIED | {HTTP_ERROR}
 
 
 class LLMFault(Exception):

@@ -38,7 +38,7 @@ INTERVIEW_INSTRUCTION = (
 
 # Persona traits that go into the default prompt's sentence about the agent, in this order.
 _TRAIT_WORDS = (("gender", "{}"), ("age", "{} years old"), ("mbti", "MBTI {}"),
-                ("country", "from {}"), ("profession", "works in {}"))
+                ("country", "from {}"), ("profession", "working in {}"))
 
 
 # Template keys every agent has (the others are persona traits, and `traits`).

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
 from typing import Any
 
+from oasis_des.llm import faults
+
 
 @dataclass(frozen=True, kw_only=True)
 class CallRecord:
@@ -58,8 +60,15 @@ class LLMUsage:
     latency_s: float = 0.0  # summed wall time of calls sent to a server
 
     @property
+    def answered(self) -> int:
+        """Calls that got an answer (from a server or the cache): the others failed in
+        transport and report no tokens."""
+        return self.calls - sum(n for c, n in self.errors.items() if c in faults.UNANSWERED)
+
+    @property
     def prompt_tokens_per_call(self) -> float:
-        return self.prompt_tokens / self.calls if self.calls else 0.0
+        """Mean prompt tokens of the calls that got an answer."""
+        return self.prompt_tokens / self.answered if self.answered else 0.0
 
 
 class UsageLog:
