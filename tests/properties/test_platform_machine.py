@@ -564,10 +564,16 @@ class PlatformMachine(RuleBasedStateMachine):
     def m_refresh(self, uid):
         s = self.p.settings
         muted = {b for (a, b) in self.m.mutes if a == uid}
-        visible = sorted(p.post_id for p in self.m.posts.values() if p.author not in muted)
+        posts = self.m.posts
+
+        def shows_no_muted(p: MPost) -> bool:  # nor a repost or quote of a muted user's post
+            return p.author not in muted and (
+                p.original is None or posts[p.original].author not in muted)
+
+        visible = sorted(p.post_id for p in posts.values() if shows_no_muted(p))
         followees = {b for (a, b) in self.m.follows if a == uid}
-        fposts = [p.post_id for p in self.m.posts.values()
-                  if p.author in followees and p.author not in muted]
+        fposts = [p.post_id for p in posts.values()
+                  if p.author in followees and shows_no_muted(p)]
         likes = {pid: sum(1 for (q, _) in self.m.likes if q == pid) for pid in fposts}
         top_followed = sorted(fposts, key=lambda pid: (-likes[pid], pid))[: s.following_post_count]
         limit = s.refresh_rec_post_count + s.following_post_count
