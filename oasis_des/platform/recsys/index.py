@@ -298,10 +298,9 @@ class FeedIndex:
                 held[1].discard(mutee)
 
     def in_network(self, uid: int) -> np.ndarray:
-        """Window posts of the users `uid` follows and has not muted, less their reposts
-        and quotes of muted users' posts (read-only), kept until a post is added or `uid`
-        follows, unfollows, mutes or unmutes: a stepped tick's ranking excludes them and
-        the refresh that follows shows the most liked."""
+        """Window posts of the users `uid` follows and has not muted (read-only), kept until
+        a post is added or `uid` follows, unfollows, mutes or unmutes: a stepped tick's
+        ranking excludes them and the refresh that follows shows the most liked."""
         if self._in_network_at != self.last_post:
             self._in_network.clear()
             self._in_network_at = self.last_post
@@ -309,17 +308,18 @@ class FeedIndex:
         if found is None:
             followees, muted = self.relations(uid)
             found = self.posts_by([f for f in followees if f not in muted], self.window_start)
-            if muted:
-                found = found[~self._of_muted(found, muted)]
             found.flags.writeable = False
             self._in_network[uid] = found
         return found
 
     def followee_posts(self, uid: int, limit: int) -> list[int]:
-        """The most liked window posts of the users `uid` follows and has not muted
-        (ties: older first, as OASIS's query returns them)."""
+        """The most liked window posts of the users `uid` follows and has not muted, that
+        show nothing of a muted user (ties: older first, as OASIS's query returns them)."""
         self.sync()
         ids = self.in_network(uid)
+        _, muted = self.relations(uid)
+        if muted and len(ids):  # their reposts and quotes of muted users' posts are hidden
+            ids = ids[~self._of_muted(ids, muted)]
         if not len(ids) or limit <= 0:
             return []
         order = np.lexsort((ids, -self.likes[ids]))[:limit]
