@@ -97,7 +97,7 @@ def test_expected_activations_match_runs() -> None:
     assert expected_activations(cfg, pop).sum() == 0.0
     late = {"duration": "4h", "start_time": "2024-01-01T11:30:00"}
     stepped = expected_activations(config(time=late), pop)
-    assert np.allclose(stepped, 70 * (1 - np.exp(-2.0 * 3 / 60)))  # 70 of 80 ticks after noon
+    assert np.allclose(stepped, 70 * 2.0 * 3 / 60)  # 70 of 80 ticks after noon
     continuous = expected_activations(config(time={**late, "mode": "continuous"},
                                              activation={"model": "profile"}), pop)
     assert np.allclose(continuous, 2.0 * 210 / 60)  # 210 of 240 minutes after noon

@@ -61,12 +61,14 @@ def test_clocks_continue_from_their_state() -> None:
     assert state is not None and state[0] == whole[4]
 
 
-def test_stepped_ticks_activate_with_profile_probability() -> None:
+@pytest.mark.parametrize(("rate", "p"), [(4.0, 0.2), (12.0, 0.6), (20.0, 1.0), (45.0, 1.0)])
+def test_stepped_ticks_activate_with_profile_probability(rate: float, p: float) -> None:
+    """rate x tick / 60 per 3-minute tick, at most 1: OASIS's per-step probability p of a
+    persona whose rate is 20 p, and `rate` activations an hour on average."""
     agents, tick = 2000, 3.0
-    activity = np.full((agents, 24), 4.0)  # p = 1 - exp(-4 * 3 / 60) per tick
+    activity = np.full((agents, 24), rate)
     model = schedule.TickModel(schedule.ActivityProfile(activity, start_hour=0.0), tick=tick, seed=4)
     fired = sum(len(model.activated(step)) for step in range(100))
-    p = 1 - np.exp(-4 * tick / 60)
     assert abs(fired / (agents * 100) - p) < 0.01
 
 

@@ -41,9 +41,17 @@ class ActivityProfile:
         return np.where(a.min(axis=1) == a.max(axis=1), a[:, 0], a.mean(axis=1))
 
 
+def tick_probability(rate: np.ndarray | float, tick: float) -> np.ndarray:
+    """The probability of activating in one tick of `tick` minutes at `rate` per hour:
+    rate x tick / 60, at most 1. An agent then acts `rate` times an hour on average, as in
+    continuous mode (until a tick cannot hold more), and OASIS's per-step probability p is
+    the rate 20 p at its 3-minute steps."""
+    return np.minimum(1.0, np.asarray(rate, dtype=np.float64) * tick / 60.0)
+
+
 class TickModel:
-    """Stepped mode: at step n, agent a activates with probability 1 - exp(-rate_a(h) * tick/60),
-    h being the hour of the step's time."""
+    """Stepped mode: at step n, agent a activates with probability
+    `tick_probability(rate_a(h), tick)`, h being the hour of the step's time."""
 
     def __init__(self, profile: ActivityProfile, *, tick: float, seed: int) -> None:
         self.profile, self.tick, self.seed = profile, tick, seed
@@ -59,7 +67,7 @@ class TickModel:
         hour = self.profile.hour(step * self.tick)
         if hour != self._hour:
             rate = self.profile.activity[:, hour]
-            self._hour, self._p = hour, 1.0 - np.exp(-rate * self.tick / 60.0)
+            self._hour, self._p = hour, tick_probability(rate, self.tick)
         return self._agents[uniforms_after(self._states, step) < self._p]
 
 

@@ -150,8 +150,8 @@ def agent_activity(config: Config, population: Population) -> np.ndarray:
     masks = group_masks(groups, len(population), seed=config.seed, purpose="activation-group",
                         key="activation.groups")
     for group, mask in zip(groups, masks):
-        # p per tick is the Poisson rate -ln(1 - p) / tick (exactly p in stepped mode).
-        activity[mask] = group.rate or -np.log1p(-group.tick_probability) * 60.0 / config.time.tick
+        # p per tick is the rate p x 60 / tick (exactly p in stepped mode, see TickModel).
+        activity[mask] = group.rate or group.tick_probability * 60.0 / config.time.tick
     return activity
 
 

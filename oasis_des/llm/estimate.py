@@ -84,7 +84,7 @@ def expected_activations(config: Config, population: Population) -> np.ndarray:
     if t.mode == "stepped":
         ticks = np.arange(math.ceil(t.duration / t.tick)) * t.tick
         hours = np.bincount([profile.hour(x) for x in ticks if x < t.duration], minlength=24)
-        return (1.0 - np.exp(-activity * t.tick / 60.0)) @ hours
+        return schedule.tick_probability(activity, t.tick) @ hours
     if a.model == "csv":
         times = schedule.read_activation_csv(a.csv, len(population))
         agents = [agent for time, agent in times if time < t.duration]
