@@ -163,6 +163,21 @@ def test_agents_do_not_repeat_likes_dislikes_or_reposts() -> None:
     assert seen[("like_post", 2)] > 0
 
 
+def test_agents_do_not_rate_a_comment_twice() -> None:
+    p = policy(kind="reddit")
+    comments = [{"comment_id": c, "post_id": 1, "user_id": 5, "content": "football is great",
+                 "num_likes": 0, "num_dislikes": 0} for c in (7, 8)]
+    feed = (post(1, 5, "i support this great idea about football", comments=comments),)
+    seen = Counter()
+    for i in range(3000):
+        obs = Observation(agent_id=0, time=0, activation=i, posts=feed,
+                          liked_comments=frozenset({7}), disliked_comments=frozenset({8}))
+        d = p.decide_batch([obs])[0]
+        seen[(d.action, d.args.get("comment_id"))] += 1
+    assert seen[("like_comment", 7)] == 0 and seen[("dislike_comment", 8)] == 0
+    assert seen[("like_comment", 8)] > 0 and seen[("dislike_comment", 7)] > 0
+
+
 def test_a_run_has_no_duplicate_like_failures() -> None:
     from engine_helpers import config
     from oasis_des.engine.simulation import Simulation
@@ -172,6 +187,12 @@ def test_a_run_has_no_duplicate_like_failures() -> None:
     sim.close()
     assert result.actions.get("like_post", 0) > 20
     assert result.failures.get("like_post", 0) == 0 and result.failures.get("repost", 0) == 0
+    sim = Simulation(config(seed=2, time={"duration": "12h"}, platform={"kind": "reddit"}),
+                     population=small_population(60, rate=4.0))
+    result = sim.run()
+    sim.close()
+    assert result.actions.get("like_comment", 0) > 20
+    assert result.failures.get("like_comment", 0) == result.failures.get("dislike_comment", 0) == 0
 
 
 def test_batch_feed_lines_up_posts_and_their_first_comments() -> None:

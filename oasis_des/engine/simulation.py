@@ -303,10 +303,13 @@ class Simulation:
             following = frozenset(authors.intersection(followees))
             muted = frozenset(authors & mutees)
         liked, disliked, reposted = self.platform.engaged(agent, [p["post_id"] for p in posts])
+        liked_comments, disliked_comments = self.platform.engaged_comments(
+            agent, [c["comment_id"] for p in posts for c in p.get("comments", ())])
         context = getattr(policy_for(self.policy, agent), "context", None)  # e.g. LLM agents'
         return Observation(
             agent_id=agent, time=self.env.now, activation=index, posts=posts,
             following=following, muted=muted, liked=liked, disliked=disliked, reposted=reposted,
+            liked_comments=liked_comments, disliked_comments=disliked_comments,
             **(context(self.platform.connection, agent) if context is not None else {}),
         )
 

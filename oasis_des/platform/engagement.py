@@ -1,8 +1,9 @@
-"""Which posts each user has liked, disliked or reposted, kept in memory.
+"""Which posts each user has liked, disliked or reposted, and which comments it has liked
+or disliked, kept in memory.
 
-The platform refuses a second like, dislike or repost of a post by the same user, and the
-engine tells each activated agent which of its feed's posts it already rated or reposted
-(so that a policy does not pick them). Asking SQLite cost a query per rating and per
+The platform refuses a second like, dislike or repost of a post, or rating of a comment,
+by the same user, and the engine tells each activated agent which of its feed's posts and
+comments it already rated or reposted (so that a policy does not pick them). Asking SQLite cost a query per rating and per
 activation. The pairs are read from the tables once, on first use; afterwards the
 handlers that write those rows report them here. After a rollback the platform calls
 `clear()` and they are read again.
@@ -12,17 +13,20 @@ from __future__ import annotations
 
 import sqlite3
 
-# What is remembered: (user, post) pairs of likes, dislikes and reposts (of a root post).
+# What is remembered: (user, post) pairs of likes, dislikes and reposts (of a root post),
+# and (user, comment) pairs of comment likes and dislikes.
 KINDS = {
     "like": 'SELECT user_id, post_id FROM "like"',
     "dislike": "SELECT user_id, post_id FROM dislike",
     "repost": "SELECT user_id, original_post_id FROM post "
               "WHERE original_post_id IS NOT NULL AND quote_content IS NULL",
+    "comment_like": "SELECT user_id, comment_id FROM comment_like",
+    "comment_dislike": "SELECT user_id, comment_id FROM comment_dislike",
 }
 
 
 class Engagement:
-    """(user, post) pairs per kind ("like", "dislike", "repost")."""
+    """(user, id) pairs per kind (see KINDS)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -67,6 +71,13 @@ class Engagement:
             if pair in repost:
                 reposted.append(shown)
         return frozenset(liked), frozenset(disliked), frozenset(reposted)
+
+    def of_comments(self, user: int, comments: list[int]) -> tuple[frozenset[int], ...]:
+        """Which of `comments` `user` has liked and disliked."""
+        pairs = self._loaded()
+        like, dislike = pairs["comment_like"], pairs["comment_dislike"]
+        return (frozenset(c for c in comments if (user, c) in like),
+                frozenset(c for c in comments if (user, c) in dislike))
 
     def clear(self) -> None:
         self._pairs = None

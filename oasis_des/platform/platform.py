@@ -326,6 +326,12 @@ class Platform(
         }
         return self.engagement.of(user_id, roots)
 
+    def engaged_comments(self, user_id: int, comment_ids: list[int]) -> tuple[frozenset[int], ...]:
+        """Which of `comment_ids` `user_id` has already liked and disliked."""
+        if not comment_ids or not self.engagement.active(user_id):
+            return _NOTHING[:2]
+        return self.engagement.of_comments(user_id, comment_ids)
+
     @property
     def graph(self) -> ig.Graph:
         """The follow graph (vertex = user id, edge u -> v: u follows v)."""

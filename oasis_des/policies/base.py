@@ -22,6 +22,9 @@ class Observation:
     liked: frozenset[int] = frozenset()
     disliked: frozenset[int] = frozenset()
     reposted: frozenset[int] = frozenset()
+    # The same for the feed's comments (their comment_id): liked and disliked.
+    liked_comments: frozenset[int] = frozenset()
+    disliked_comments: frozenset[int] = frozenset()
     # Filled only for policies that ask (a `context(connection, agent)` method, see
     # llm/context.py): the agent's follower counts and its chat groups' latest messages.
     followers: int | None = None

@@ -223,9 +223,10 @@ class OfflinePolicy:
         if len(feed.c_obs):
             c_agent = feed.agent[feed.c_pair]
             gc = 1.0 - np.abs(self.stance[c_agent] - feed.c_sigma) / 2.0
-            keep = np.flatnonzero(feed.c_author != c_agent)
+            others = feed.c_author != c_agent
             for name, sign in (("like_comment", 1.0), ("dislike_comment", -1.0)):
-                if name in self.allowed:
+                if name in self.allowed:  # a second rating the platform would refuse
+                    keep = np.flatnonzero(others & ~feed.c_done[name])
                     opts.add(name, feed.c_obs[keep], keep,
                              base[name] + sign * w["agreement"] * (gc[keep] - 0.5))
         agents = feed.agents
@@ -301,6 +302,7 @@ class _Feed:
         position: list[int] = []
         c_pair: list[int] = []
         topics, sigma, score, author, flags = [], [], [], [], []
+        c_flags: list[tuple[bool, bool]] = []  # whether the agent liked / disliked a comment
         for i, o in enumerate(batch):
             shown = o.posts
             obs += [i] * len(shown)
@@ -321,6 +323,8 @@ class _Feed:
                 if first:
                     c_pair += [len(posts)] * len(first)
                     comments += first
+                    c_flags += [(c["comment_id"] in o.liked_comments,
+                                 c["comment_id"] in o.disliked_comments) for c in first]
                 posts.append(post)
         self.posts, self.comments = posts, comments
         self.obs = np.array(obs, dtype=np.int64)
@@ -338,6 +342,8 @@ class _Feed:
         self.c_obs = self.obs[self.c_pair]
         self.c_sigma = np.array([features(c["content"])[1] for c in comments], dtype=np.float64)
         self.c_author = np.array([c["user_id"] for c in comments], dtype=np.int64)
+        rated = np.array(c_flags, dtype=bool).reshape(len(comments), 2)
+        self.c_done = {"like_comment": rated[:, 0], "dislike_comment": rated[:, 1]}
 
     def target(self, name: str, index: int) -> Any:
         """What an option acts on: a post, an author id, a comment, or nothing."""

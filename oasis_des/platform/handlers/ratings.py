@@ -94,16 +94,13 @@ class RatingActions(PlatformState):
     def _rate(self, kind: Rating, uid: int, target_id: int) -> Outcome:
         target, author, shown_on = self._target(kind, target_id, must_exist=True)
         conn = self.connection
-        on_post = kind.target == "post"
-        if (self.engagement.has(kind.table, uid, target) if on_post
-                else conn.execute(kind.exists_sql, (target, uid)).fetchone() is not None):
+        if self.engagement.has(kind.table, uid, target):
             raise ActionFailed(kind.exists_error)
         if not self.settings.allow_self_rating and author == uid:
             raise ActionFailed(f"Users are not allowed to like/dislike their own {kind.target}s.")
         cur = conn.execute(kind.insert_sql, (uid, target, self._stamp()))
         rid = cur.lastrowid
-        if on_post:
-            self.engagement.add(kind.table, uid, target)
+        self.engagement.add(kind.table, uid, target)
         self._count(kind, target, 1, shown_on)
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
 
@@ -114,8 +111,7 @@ class RatingActions(PlatformState):
             raise ActionFailed(kind.missing_error)
         rid = row[0]
         self.connection.execute(kind.delete_sql, (rid,))
-        if kind.target == "post":
-            self.engagement.remove(kind.table, uid, target)
+        self.engagement.remove(kind.table, uid, target)
         self._count(kind, target, -1, shown_on)
         return {kind.id_key: rid}, {kind.target_key: target, kind.id_key: rid}
 
