@@ -197,6 +197,12 @@ def test_interviews_are_answered_in_the_trace_and_kept_out_of_memory(tmp_path: P
         assert any('was asked "What do you think?"' in r["messages"][1]["content"] for r in later)
     with pytest.raises(ValueError, match="agent 0 at minute 30: its policy \\(OfflinePolicy\\) cannot"):
         run(None, "offline", agents=10, llm=interviews)
+    kept = tmp_path / "kept.db"  # an existing run database it was asked to overwrite
+    kept.write_bytes(b"earlier results")
+    with pytest.raises(ValueError, match="cannot answer questions"):
+        run(None, "offline", agents=10, llm=interviews,
+            output={"path": str(kept), "overwrite": True})
+    assert kept.read_bytes() == b"earlier results"  # refused before the output was touched
 
 
 def test_a_resumed_llm_run_replays_as_the_uninterrupted_one(tmp_path: Path) -> None:

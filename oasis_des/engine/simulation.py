@@ -41,7 +41,7 @@ from oasis_des.engine.setup import (
     sign_up,
 )
 from oasis_des.engine.threads import blas_threads
-from oasis_des.llm.interview import Interviews
+from oasis_des.llm.interview import Interviews, check_interviews
 from oasis_des.llm.session import LLMSession
 from oasis_des.platform.actions import ActionType
 from oasis_des.platform.platform import Platform
@@ -111,6 +111,7 @@ class Simulation:
             config, len(self.population))
         if not resuming:  # settings the platform refuses (a plugin that cannot be loaded)
             open_platform(config, ":memory:").close()  # leave no output file behind
+            check_interviews(config.llm.interviews, self.policy, len(self.population))
         self.db_path = (
             config.output.path if resuming
             else prepare_output(config.output.path, config.output.overwrite, self._take_lock)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -66,22 +66,15 @@ class Interviews:
         if time < sim.env.now:
             raise ValueError(f"Interview at {time} is in the past (now {sim.env.now}).")
         if not self.answers(agent):
-            raise ValueError(
-                f"Interview of agent {agent} at minute {time:g}: its policy "
-                f"({type(policy_for(sim.policy, agent)).__name__}) cannot answer questions; "
-                "only agents with an LLM profile can."
-            )
+            raise _cannot_answer(agent, time, sim.policy)
         index = self._asked.get(agent, 0)
         self._asked[agent] = index + 1
         sim.agenda.at(time, "interview", [agent, question, index])
 
     def schedule(self, items: Sequence[InterviewConfig]) -> None:
         """The `[[llm.interviews]]` of a config."""
-        n = len(self.sim.population)
-        for i, item in enumerate(items):
-            key = f"llm.interviews[{i}].agents"
-            for agent in select(parse_agents(item.agents, key), n, key).nonzero()[0]:
-                self.ask(item.time, int(agent), item.question)
+        for time, agent, question in _scheduled(items, len(self.sim.population)):
+            self.ask(time, agent, question)
 
     def take(self, action: ScriptedAction) -> bool:
         """Ask a scripted `interview` without a response if its agent can answer; else False."""
@@ -244,3 +237,27 @@ def _recall(conn: sqlite3.Connection, policy: LLMPolicy, agent: int) -> None:
         except json.JSONDecodeError:
             args = {}
         policy.memory.remember(agent, describe(Decision(action=action, args=args)))
+
+
+def check_interviews(items: Sequence[InterviewConfig], policy: Any, agents: int) -> None:
+    """Refuse `[[llm.interviews]]` of agents that cannot answer, before a run's output
+    exists (an existing file it would overwrite is still intact)."""
+    for time, agent, _ in _scheduled(items, agents):
+        if not isinstance(policy_for(policy, agent), LLMPolicy):
+            raise _cannot_answer(agent, time, policy)
+
+
+def _scheduled(items: Sequence[InterviewConfig], agents: int) -> Iterator[tuple[float, int, str]]:
+    """(time, agent, question) of each interview the config asks for."""
+    for i, item in enumerate(items):
+        key = f"llm.interviews[{i}].agents"
+        for agent in select(parse_agents(item.agents, key), agents, key).nonzero()[0]:
+            yield item.time, int(agent), item.question
+
+
+def _cannot_answer(agent: int, time: float, policy: Any) -> ValueError:
+    return ValueError(
+        f"Interview of agent {agent} at minute {time:g}: its policy "
+        f"({type(policy_for(policy, agent)).__name__}) cannot answer questions; "
+        "only agents with an LLM profile can."
+    )
