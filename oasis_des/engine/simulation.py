@@ -304,8 +304,7 @@ class Simulation:
             following = frozenset(authors.intersection(followees))
             muted = frozenset(authors & mutees)
         liked, disliked, reposted = self.platform.engaged(agent, [p["post_id"] for p in posts])
-        liked_comments, disliked_comments = self.platform.engaged_comments(
-            agent, [c["comment_id"] for p in posts for c in p.get("comments", ())])
+        liked_comments, disliked_comments = self.platform.rated_comments(agent)
         context = getattr(policy_for(self.policy, agent), "context", None)  # e.g. LLM agents'
         return Observation(
             agent_id=agent, time=self.env.now, activation=index, posts=posts,

@@ -25,12 +25,18 @@ KINDS = {
 }
 
 
+# Kinds also kept by user: a user rates few comments, and an observation carries them all
+# (cheaper than looking up each comment of a feed, where popular posts have hundreds).
+BY_USER = ("comment_like", "comment_dislike")
+
+
 class Engagement:
     """(user, id) pairs per kind (see KINDS)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._pairs: dict[str, set[tuple[int, int]]] | None = None
+        self._by_user: dict[str, dict[int, set[int]]] = {kind: {} for kind in BY_USER}
         # Users with a pair of any kind (kept after an undo): over a quarter of activations
         # (a 10k-agent day) are by users who never engaged, whose feeds need no look-up.
         self._users: set[int] = set()
@@ -39,6 +45,10 @@ class Engagement:
         if self._pairs is None:
             self._pairs = {kind: set(self._conn.execute(sql)) for kind, sql in KINDS.items()}
             self._users = {user for pairs in self._pairs.values() for user, _ in pairs}
+            self._by_user = {kind: {} for kind in BY_USER}
+            for kind in BY_USER:
+                for user, item in self._pairs[kind]:
+                    self._by_user[kind].setdefault(user, set()).add(item)
         return self._pairs
 
     def active(self, user: int) -> bool:
@@ -52,9 +62,13 @@ class Engagement:
     def add(self, kind: str, user: int, post: int) -> None:
         self._loaded()[kind].add((user, post))
         self._users.add(user)
+        if kind in self._by_user:
+            self._by_user[kind].setdefault(user, set()).add(post)
 
     def remove(self, kind: str, user: int, post: int) -> None:
         self._loaded()[kind].discard((user, post))
+        if kind in self._by_user:
+            self._by_user[kind].get(user, set()).discard(post)
 
     def of(self, user: int, posts: dict[int, int]) -> tuple[frozenset[int], ...]:
         """Which keys of `posts` (shown id -> root id) `user` has liked, disliked and
@@ -72,12 +86,10 @@ class Engagement:
                 reposted.append(shown)
         return frozenset(liked), frozenset(disliked), frozenset(reposted)
 
-    def of_comments(self, user: int, comments: list[int]) -> tuple[frozenset[int], ...]:
-        """Which of `comments` `user` has liked and disliked."""
-        pairs = self._loaded()
-        like, dislike = pairs["comment_like"], pairs["comment_dislike"]
-        return (frozenset(c for c in comments if (user, c) in like),
-                frozenset(c for c in comments if (user, c) in dislike))
+    def comments_of(self, user: int) -> tuple[frozenset[int], ...]:
+        """The comments `user` has liked, and those it has disliked."""
+        self._loaded()
+        return tuple(frozenset(self._by_user[kind].get(user, ())) for kind in BY_USER)
 
     def clear(self) -> None:
         self._pairs = None

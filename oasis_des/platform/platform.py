@@ -326,11 +326,11 @@ class Platform(
         }
         return self.engagement.of(user_id, roots)
 
-    def engaged_comments(self, user_id: int, comment_ids: list[int]) -> tuple[frozenset[int], ...]:
-        """Which of `comment_ids` `user_id` has already liked and disliked."""
-        if not comment_ids or not self.engagement.active(user_id):
+    def rated_comments(self, user_id: int) -> tuple[frozenset[int], ...]:
+        """The comments `user_id` has already liked, and those it has disliked."""
+        if not self.engagement.active(user_id):
             return _NOTHING[:2]
-        return self.engagement.of_comments(user_id, comment_ids)
+        return self.engagement.comments_of(user_id)
 
     @property
     def graph(self) -> ig.Graph:

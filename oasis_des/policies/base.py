@@ -22,7 +22,8 @@ class Observation:
     liked: frozenset[int] = frozenset()
     disliked: frozenset[int] = frozenset()
     reposted: frozenset[int] = frozenset()
-    # The same for the feed's comments (their comment_id): liked and disliked.
+    # Comments (comment_id) the agent has liked and disliked, all of them (a user rates
+    # few comments): the platform would refuse those ratings again too.
     liked_comments: frozenset[int] = frozenset()
     disliked_comments: frozenset[int] = frozenset()
     # Filled only for policies that ask (a `context(connection, agent)` method, see

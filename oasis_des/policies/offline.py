@@ -323,8 +323,11 @@ class _Feed:
                 if first:
                     c_pair += [len(posts)] * len(first)
                     comments += first
-                    c_flags += [(c["comment_id"] in o.liked_comments,
-                                 c["comment_id"] in o.disliked_comments) for c in first]
+                    if o.liked_comments or o.disliked_comments:
+                        c_flags += [(c["comment_id"] in o.liked_comments,
+                                     c["comment_id"] in o.disliked_comments) for c in first]
+                    else:  # most agents have rated no comment
+                        c_flags += [(False, False)] * len(first)
                 posts.append(post)
         self.posts, self.comments = posts, comments
         self.obs = np.array(obs, dtype=np.int64)
