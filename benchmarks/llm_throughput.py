@@ -143,7 +143,8 @@ def main() -> None:
     info = machine_info()
     print_machine(info)
     rows, results = [], {}
-    with tempfile.TemporaryDirectory() as tmp, server(args.latency, args.fail_every, args.nagle) as url:
+    with tempfile.TemporaryDirectory() as tmp, \
+            server(args.latency, args.fail_every, args.nagle) as url:
         ceiling = None  # (with injected faults the retries' backoff would dominate it)
         if not args.fail_every:
             ceiling = transport_ceiling(url, args.latency, args.concurrency,

@@ -113,9 +113,11 @@ def test_model_and_urls_are_required(tmp_path: Path) -> None:
 def test_malformed_base_urls_are_refused_when_the_profile_loads(tmp_path: Path, urls: str) -> None:
     path = tmp_path / "p.toml"
     path.write_text(f'kind = "openai"\nmodel = "m"\nbase_urls = {urls}\n')
-    with pytest.raises(ProfileError, match=r"key 'base_urls' = .* expected a list of http:// or https:// URLs"):
+    expected = r"key 'base_urls' = .* expected a list of http:// or https:// URLs"
+    with pytest.raises(ProfileError, match=expected):
         parse(path)
-    path.write_text('kind = "openai"\nmodel = "m"\nbase_urls = ["https://api.example.org:8443/v1/"]\n')
+    path.write_text('kind = "openai"\nmodel = "m"\n'
+                    'base_urls = ["https://api.example.org:8443/v1/"]\n')
     assert parse(path).base_urls == ("https://api.example.org:8443/v1",)
 
 

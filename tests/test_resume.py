@@ -270,8 +270,8 @@ def test_a_run_killed_while_its_database_is_created_leaves_none_or_a_resumable_o
     assert again.returncode == 0, err
     assert _digest(out) == expected and not Path(f"{db}-new").exists()
     db.unlink()
-    died = subprocess.run([sys.executable, "-c", _DIES_AT, "oasis_des.engine.simulation:sign_up", *run, "--out", str(db)],
-                          capture_output=True, text=True, timeout=120)
+    died = subprocess.run([sys.executable, "-c", _DIES_AT, "oasis_des.engine.simulation:sign_up",
+                           *run, "--out", str(db)], capture_output=True, text=True, timeout=120)
     assert died.returncode == 9, died.stderr
     resumed = _cli("resume", str(db), "--quiet")
     out, err = resumed.communicate(timeout=300)

@@ -3,10 +3,10 @@ or disliked, kept in memory.
 
 The platform refuses a second like, dislike or repost of a post, or rating of a comment,
 by the same user, and the engine tells each activated agent which of its feed's posts and
-comments it already rated or reposted (so that a policy does not pick them). Asking SQLite cost a query per rating and per
-activation. The pairs are read from the tables once, on first use; afterwards the
-handlers that write those rows report them here. After a rollback the platform calls
-`clear()` and they are read again.
+which comments it already rated or reposted (so that a policy does not pick them). Asking
+SQLite cost a query per rating and per activation. The pairs are read from the tables once,
+on first use; afterwards the handlers that write those rows report them here. After a
+rollback the platform calls `clear()` and they are read again.
 """
 
 from __future__ import annotations
