@@ -190,17 +190,14 @@ class FeedIndex:
         if not muted or not post_ids:
             return list(post_ids)
         self.sync()
-        author, original = self.author, self.original
-        return [p for p in post_ids if p < len(author) and author[p] not in muted
-                and (original[p] <= 0 or author[original[p]] not in muted)]
+        ids = np.asarray([p for p in post_ids if p < len(self.author)], dtype=np.int64)
+        return ids[~self._shows_muted(ids, muted)].tolist()
 
-    def _of_muted(self, post_ids: np.ndarray, muted: set[int]) -> np.ndarray:
-        """Which of `post_ids` repost or quote a post of a `muted` user."""
+    def _shows_muted(self, post_ids: np.ndarray, muted: set[int]) -> np.ndarray:
+        """Which of `post_ids` are by a `muted` user or repost or quote one's post."""
         roots = self.original[post_ids]
-        shared = roots > 0
-        hidden = np.zeros(len(post_ids), dtype=bool)
-        hidden[shared] = np.isin(self.author[roots[shared]], list(muted))
-        return hidden
+        authors = np.where(roots > 0, self.author[np.maximum(roots, 0)], -1)
+        return np.isin(self.author[post_ids], list(muted)) | np.isin(authors, list(muted))
 
     # -- what the platform reports ----------------------------------------------------
     def observe(self, kind: ActionType, uid: int, info: object) -> None:
@@ -319,7 +316,7 @@ class FeedIndex:
         ids = self.in_network(uid)
         _, muted = self.relations(uid)
         if muted and len(ids):  # their reposts and quotes of muted users' posts are hidden
-            ids = ids[~self._of_muted(ids, muted)]
+            ids = ids[~self._shows_muted(ids, muted)]
         if not len(ids) or limit <= 0:
             return []
         order = np.lexsort((ids, -self.likes[ids]))[:limit]
