@@ -139,6 +139,8 @@ def test_a_ten_megabyte_value_gives_a_short_error(tmp_path: Path, key: str) -> N
         ("time.tick", 0.0099, "from 0.01 to"),
         ("time.start_time", "yesterday", "ISO datetime"),
         ("time.start_time", "", "ISO datetime"),
+        ("time.start_time", "2024-01-01T08:00:00+02:00", "without a time zone"),  # naive only
+        ("time.start_time", "9999-12-31T21:00:00-05:00", "without a time zone"),
         ("activation.rate", 1e9, "out of range"),
         ("server.per_action", {"refresh": float("nan")}, "server.per_action.'refresh'"),
         ("server.per_action", {"refresh": -1.0}, "out of range"),

@@ -267,7 +267,8 @@ _RANGES: dict[str, tuple[Any, str]] = {
         lambda v: MIN_TICK_MINUTES <= v <= MAX_DURATION_MINUTES,
         f"a number of minutes from {MIN_TICK_MINUTES:g} to {MAX_DURATION_MINUTES:,}",
     ),
-    "time.start_time": (lambda v: _is_datetime(v), "an ISO datetime like '2024-01-01T08:00:00'"),
+    "time.start_time": (lambda v: _is_datetime(v),
+                        "an ISO datetime without a time zone, like '2024-01-01T08:00:00'"),
     "time.k": (lambda v: v > 0, "a number > 0"),
     "time.think_seconds": (lambda v: v >= 0, "a number of seconds >= 0"),
     "time.min_think_seconds": (lambda v: v > 0, "a number of seconds > 0"),
@@ -443,9 +444,9 @@ def _float(number: float) -> float:
 
 
 def _is_datetime(text: str) -> bool:
+    """An ISO datetime without a time zone: tables store local times, as OASIS does."""
     try:
-        datetime.fromisoformat(text)
+        return datetime.fromisoformat(text).tzinfo is None
     except ValueError:
         return False
-    return True
 
