@@ -126,3 +126,21 @@ def test_usage_totals_rows_in_time_order_and_state(tmp_path: Path) -> None:
     again = UsageLog()
     again.restore(json.loads(json.dumps(log.state())))
     assert again.totals() == u
+
+
+def test_a_new_cache_file_appears_with_the_first_stored_answer(tmp_path: Path) -> None:
+    """A run refused before it starts (a bad flag, an existing output) leaves no cache."""
+    path = tmp_path / "sub" / "new.sqlite"
+    cache = ResponseCache(path, "auto")
+    assert cache.get("k") is None and not path.exists() and not path.parent.exists()
+    cache.close()
+    assert not path.exists()
+    cache = ResponseCache(path, "record")
+    cache.put("k", "m", Stored(body={"ok": 1}, error_category=None, error_detail=None))
+    cache.close()
+    assert ResponseCache(path, "replay").get("k") == Stored(body={"ok": 1}, error_category=None,
+                                                           error_detail=None)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError, match=f"Cannot create LLM cache {blocker / 'c.sqlite'}"):
+        ResponseCache(blocker / "c.sqlite", "record")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from typing import Any, Literal
 
 from oasis_des.engine.gateway import PolicyAbort
 from oasis_des.llm.faults import LLMFault
-from oasis_des.platform.store import storage_error
+from oasis_des.platform.store import StorageError, storage_error
 
 CacheMode = Literal["off", "record", "replay", "auto"]
 MODES: tuple[str, ...] = ("off", "record", "replay", "auto")
@@ -104,16 +105,28 @@ class ResponseCache:
                 f"LLM cache {self.path} does not exist; replay needs a cache recorded with "
                 "--llm-cache-mode record or auto."
             )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._storage():
-            self._conn = sqlite3.connect(str(self.path), isolation_level=None,
-                                         check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.executescript(_SCHEMA)
+        # An existing file is opened (and checked) now; a new one is created by the first
+        # answer stored, so that a run refused before it starts leaves no cache file behind.
+        self._conn: sqlite3.Connection | None = None
+        if self.path.exists():
+            self._open()
+        else:
+            _check_creatable(self.path)
         self._unsaved = 0
         self.hits = 0
         self.stores = 0
+
+    def _open(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._storage():
+                conn = sqlite3.connect(str(self.path), isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
 
     @contextmanager
     def _storage(self) -> Iterator[None]:
@@ -133,7 +146,7 @@ class ResponseCache:
 
     def get(self, key: str) -> Stored | None:
         """The stored outcome, if reading and present (auto mode skips stored failures)."""
-        if not self.reads:
+        if not self.reads or self._conn is None:  # nothing stored yet
             return None
         with self._storage():
             row = self._conn.execute(
@@ -158,10 +171,11 @@ class ResponseCache:
         """Store an outcome (record and auto modes)."""
         if not self.writes:
             return
+        conn = self._open()
         with self._storage():
-            if not self._conn.in_transaction:
-                self._conn.execute("BEGIN")
-            self._conn.execute(
+            if not conn.in_transaction:
+                conn.execute("BEGIN")
+            conn.execute(
                 "INSERT OR REPLACE INTO llm_response VALUES (?, ?, ?, ?, ?)",
                 (key, model,
                  None if stored.body is None else json.dumps(stored.body, ensure_ascii=False),
@@ -173,11 +187,22 @@ class ResponseCache:
             self.commit()
 
     def commit(self) -> None:
-        if self._conn.in_transaction:
+        if self._conn is not None and self._conn.in_transaction:
             with self._storage():
                 self._conn.execute("COMMIT")
         self._unsaved = 0
 
     def close(self) -> None:
         self.commit()
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
+
+
+def _check_creatable(path: Path) -> None:
+    """Refuse now a cache file that could not be created later (mid-run)."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise StorageError(f"Cannot create LLM cache {path}: {folder} is not a writable "
+                           "directory.")
