@@ -133,13 +133,14 @@ def test_a_new_cache_file_appears_with_the_first_stored_answer(tmp_path: Path) -
     path = tmp_path / "sub" / "new.sqlite"
     cache = ResponseCache(path, "auto")
     assert cache.get("k") is None and not path.exists() and not path.parent.exists()
-    cache.close()
-    assert not path.exists()
-    cache = ResponseCache(path, "record")
     cache.put("k", "m", Stored(body={"ok": 1}, error_category=None, error_detail=None))
+    assert path.exists()
     cache.close()
     assert ResponseCache(path, "replay").get("k") == Stored(body={"ok": 1}, error_category=None,
                                                            error_detail=None)
+    empty = tmp_path / "empty.sqlite"  # a run that made no call can be replayed too
+    ResponseCache(empty, "record").close()
+    assert ResponseCache(empty, "replay").get("k") is None
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(StorageError, match=f"Cannot create LLM cache {blocker / 'c.sqlite'}"):

@@ -106,7 +106,8 @@ class ResponseCache:
                 "--llm-cache-mode record or auto."
             )
         # An existing file is opened (and checked) now; a new one is created by the first
-        # answer stored, so that a run refused before it starts leaves no cache file behind.
+        # answer stored (or at close), so that a run refused before it starts, which never
+        # closes its cache, leaves no cache file behind.
         self._conn: sqlite3.Connection | None = None
         if self.path.exists():
             self._open()
@@ -193,6 +194,10 @@ class ResponseCache:
         self._unsaved = 0
 
     def close(self) -> None:
+        """Save and close; a run that stored nothing still leaves its (empty) cache, so that
+        it can be replayed."""
+        if self.writes:
+            self._open()
         self.commit()
         if self._conn is not None:
             self._conn.close()
