@@ -141,6 +141,8 @@ def test_a_new_cache_file_appears_with_the_first_stored_answer(tmp_path: Path) -
     empty = tmp_path / "empty.sqlite"  # a run that made no call can be replayed too
     ResponseCache(empty, "record").close()
     assert ResponseCache(empty, "replay").get("k") is None
+    with pytest.raises(IsADirectoryError, match=f"LLM cache {tmp_path} is a directory"):
+        ResponseCache(tmp_path, "auto")
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(StorageError, match=f"Cannot create LLM cache {blocker / 'c.sqlite'}"):

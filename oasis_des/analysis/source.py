@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from oasis_des.engine.checkpoint import existing_run_file
+
 RunDB = str | Path | sqlite3.Connection
 
 
@@ -22,9 +24,7 @@ def connect(db: RunDB) -> Iterator[sqlite3.Connection]:
     if isinstance(db, sqlite3.Connection):
         yield db
         return
-    path = Path(db)
-    if not path.is_file():
-        raise FileNotFoundError(f"Run database {path} does not exist.")
+    path = existing_run_file(db)
     # query_only rather than a read-only open: a read-only connection to a WAL database
     # leaves -wal/-shm files behind, a normal one removes them when it closes.
     conn = sqlite3.connect(path)

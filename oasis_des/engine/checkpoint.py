@@ -74,13 +74,19 @@ def load(conn: sqlite3.Connection) -> dict[str, Any] | None:
     return unpack(json.loads(parts[_STATE]))
 
 
-def read_checkpoint(db_path: str | Path) -> tuple[Config, dict[str, Any] | None]:
-    """The config of a run database and its checkpoint (None: the run never committed)."""
+def existing_run_file(db_path: str | Path) -> Path:
+    """`db_path` if it is a file; else an error saying it is a directory or missing."""
     path = Path(db_path)
     if path.is_dir():
         raise IsADirectoryError(f"Run database {path} is a directory; expected its database file.")
     if not path.is_file():
         raise FileNotFoundError(f"Run database {path} does not exist.")
+    return path
+
+
+def read_checkpoint(db_path: str | Path) -> tuple[Config, dict[str, Any] | None]:
+    """The config of a run database and its checkpoint (None: the run never committed)."""
+    path = existing_run_file(db_path)
     try:  # read-only: a foreign file is left exactly as it was
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:

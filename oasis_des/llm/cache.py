@@ -109,6 +109,8 @@ class ResponseCache:
         # answer stored (or at close), so that a run refused before it starts, which never
         # closes its cache, leaves no cache file behind.
         self._conn: sqlite3.Connection | None = None
+        if self.path.is_dir():
+            raise IsADirectoryError(f"LLM cache {self.path} is a directory; give a file path.")
         if self.path.exists():
             self._open()
         else:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from oasis_des.engine.agenda import Kind
+from oasis_des.engine.checkpoint import existing_run_file
 from oasis_des.engine.config import Config, InterviewConfig
 from oasis_des.engine.scripted import ScriptedAction
 from oasis_des.llm.policy import Interview, LLMPolicy
@@ -208,6 +209,7 @@ async def _ask_all(asked: list[tuple[LLMPolicy, Interview]], run_policy: Any) ->
 
 
 def _run_meta(db_path: str) -> dict[str, Any]:
+    existing_run_file(db_path)
     try:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         rows = dict(conn.execute("SELECT key, value FROM run_meta").fetchall())
