@@ -140,5 +140,10 @@ def test_interview_after_a_run_appends_answers(
         code, out, _ = cli(capsys, "interview", offline, "--agents", "3", "--question", "Q?",
                            "--model", model)
         assert code == 0 and out.strip() == "agent 3: I am agent 3."
-    code, _, err = cli(capsys, "interview", str(tmp_path / "nothing.db"), "--agents", "1", "--question", "Q")
+    code, _, err = cli(capsys, "interview", str(tmp_path / "nothing.db"), "--agents", "1",
+                       "--question", "Q")
+    assert code == 2 and f"Run database {tmp_path / 'nothing.db'} does not exist." in err
+    (tmp_path / "notes.db").write_text("not SQLite at all")
+    code, _, err = cli(capsys, "interview", str(tmp_path / "notes.db"), "--agents", "1",
+                       "--question", "Q")
     assert code == 2 and "not an oasis-des run database" in err
