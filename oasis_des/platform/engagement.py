@@ -25,13 +25,14 @@ KINDS = {
 }
 
 
-# Kinds also kept by user: a user rates few comments, and an observation carries them all
-# (cheaper than looking up each comment of a feed, where popular posts have hundreds).
+# Kinds kept by user instead of as pairs: a user rates few comments, and an observation
+# carries them all (cheaper than looking up each comment of a feed, where popular posts
+# have hundreds).
 BY_USER = ("comment_like", "comment_dislike")
 
 
 class Engagement:
-    """(user, id) pairs per kind (see KINDS)."""
+    """(user, id) pairs per kind (see KINDS); comment ratings as ids per user (BY_USER)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -43,32 +44,40 @@ class Engagement:
 
     def _loaded(self) -> dict[str, set[tuple[int, int]]]:
         if self._pairs is None:
-            self._pairs = {kind: set(self._conn.execute(sql)) for kind, sql in KINDS.items()}
-            self._users = {user for pairs in self._pairs.values() for user, _ in pairs}
+            pairs = {kind: set(self._conn.execute(sql)) for kind, sql in KINDS.items()}
+            self._users = {user for rows in pairs.values() for user, _ in rows}
             self._by_user = {kind: {} for kind in BY_USER}
             for kind in BY_USER:
-                for user, item in self._pairs[kind]:
+                for user, item in pairs.pop(kind):
                     self._by_user[kind].setdefault(user, set()).add(item)
+            self._pairs = pairs
         return self._pairs
 
     def active(self, user: int) -> bool:
-        """False if `user` has no like, dislike or repost (True may also mean: had one)."""
+        """False if `user` has rated or reposted nothing (True may also mean: had once)."""
         self._loaded()
         return user in self._users
 
-    def has(self, kind: str, user: int, post: int) -> bool:
-        return (user, post) in self._loaded()[kind]
+    def has(self, kind: str, user: int, item: int) -> bool:
+        pairs = self._loaded()
+        if kind in self._by_user:
+            return item in self._by_user[kind].get(user, ())
+        return (user, item) in pairs[kind]
 
-    def add(self, kind: str, user: int, post: int) -> None:
-        self._loaded()[kind].add((user, post))
+    def add(self, kind: str, user: int, item: int) -> None:
+        pairs = self._loaded()
         self._users.add(user)
         if kind in self._by_user:
-            self._by_user[kind].setdefault(user, set()).add(post)
+            self._by_user[kind].setdefault(user, set()).add(item)
+        else:
+            pairs[kind].add((user, item))
 
-    def remove(self, kind: str, user: int, post: int) -> None:
-        self._loaded()[kind].discard((user, post))
+    def remove(self, kind: str, user: int, item: int) -> None:
+        pairs = self._loaded()
         if kind in self._by_user:
-            self._by_user[kind].get(user, set()).discard(post)
+            self._by_user[kind].get(user, set()).discard(item)
+        else:
+            pairs[kind].discard((user, item))
 
     def of(self, user: int, posts: dict[int, int]) -> tuple[frozenset[int], ...]:
         """Which keys of `posts` (shown id -> root id) `user` has liked, disliked and
