@@ -296,6 +296,21 @@ def test_a_run_that_would_end_after_year_9999_is_refused_naming_both_keys(
     assert Config().override(time={"start_time": "9999-12-31T21:59:00", "duration": 120.0})
 
 
+def test_flags_replace_config_values_before_they_are_checked(tmp_path: Path) -> None:
+    # The file alone would end after the year 9999; the --duration flag makes it fit.
+    cfg = tmp_path / "late.toml"
+    cfg.write_text('[time]\nduration = "2h"\nstart_time = "9999-12-31T23:00:00"\n'
+                   '[population]\nagents = 0\n')
+    with pytest.raises(ConfigError):
+        load_config(cfg)
+    out = tmp_path / "late.db"
+    assert main(["run", str(cfg), "--agents", "5", "--duration", "10m", "--out", str(out),
+                 "--quiet"]) == 0
+    config = load_config(cfg, {"time": {"duration": 10.0}, "population": {"agents": 5}})
+    assert (config.time.duration, config.time.start_time) == (10.0, "9999-12-31T23:00:00")
+    assert config.population.agents == 5
+
+
 def test_a_stepped_run_has_at_most_max_ticks() -> None:
     longest = MAX_TICKS * 0.5
     assert Config().override(time={"tick": 0.5, "duration": longest}).time.duration == longest

@@ -49,7 +49,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The config file (or the default scenario) with command-line flags applied."""
-    config = load_config(args.config)
     sections: dict[str, Any] = {}
     if args.seed is not None:
         sections["seed"] = args.seed
@@ -73,7 +72,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sections.setdefault("llm", {})["cache"] = args.llm_cache
     if args.llm_cache_mode is not None:
         sections.setdefault("llm", {})["cache_mode"] = args.llm_cache_mode
-    config = config.override(**sections) if sections else config
+    config = load_config(args.config, sections)
     if args.agents is not None and config.population.personas:
         print(f"note: --agents {args.agents} is ignored: the persona file "
               f"{config.population.personas} sets the population", file=sys.stderr)

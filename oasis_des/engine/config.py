@@ -304,10 +304,17 @@ def parse_duration(value: Any, key: str = "time.duration") -> float:
     return number * {"m": 1.0, "min": 1.0, "h": 60.0, "d": 1440.0}[unit]
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """The config of a TOML file, or the built-in default scenario when `path` is None."""
+def load_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> Config:
+    """The config of a TOML file, or the built-in default scenario when `path` is None.
+
+    `overrides` (sections of keys, as command-line flags give them) replace the file's keys
+    before anything is checked: a value of the file that a flag replaces is never judged,
+    alone or against the others (e.g. a start time that only a shorter duration allows).
+    """
     if path is None:
-        return Config()
+        return Config().override(**overrides) if overrides else Config()
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -323,6 +330,10 @@ def load_config(path: str | Path | None = None) -> Config:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
+    for key, value in (overrides or {}).items():
+        section = raw.get(key)
+        raw[key] = {**section, **value} if isinstance(value, dict) and isinstance(section, dict) \
+            else value
     try:
         return _build(Config, raw, "")
     except ConfigError as exc:
