@@ -108,11 +108,11 @@ def transport_ceiling(url: str, latency: float, concurrency: int, calls: int) ->
     return asyncio.run(measure())
 
 
-def calls_per_tick(db: str, config: Config) -> list[int]:
-    """LLM calls made in each tick of a stepped run."""
+def calls_per_tick(db: str, tick: float) -> list[int]:
+    """LLM calls made in each tick (of `tick` minutes) of a stepped run."""
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT CAST(sim_time / ? AS INTEGER), COUNT(*) FROM llm_call GROUP BY 1",
-                        (config.time.tick,)).fetchall()
+                        (tick,)).fetchall()
     conn.close()
     return [n for _, n in rows]
 
@@ -177,7 +177,7 @@ def main() -> None:
             # Stepped mode: a tick's decisions come from what the tick before did, so each
             # tick takes at least ceil(its calls / concurrency) rounds of latency.
             bound = ideal if mode == "continuous" else args.latency * sum(
-                -(-n // args.concurrency) for n in calls_per_tick(recorded.db_path, config))
+                -(-n // args.concurrency) for n in calls_per_tick(recorded.db_path, config.time.tick))
             # Replay: the whole run, and the time spent deciding alone; best of three, as
             # timeit does (other processes on a shared machine only ever slow a run down).
             replays = []
