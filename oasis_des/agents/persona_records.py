@@ -301,36 +301,21 @@ def _order(path: Path, ids: list[int | None], lines: list[int]) -> np.ndarray | 
     if not given:
         return None
     n = len(ids)
+
+    def id_cell(row: int) -> Cell:
+        return Cell(path, row, lines[row], "id")
+
     if len(given) != n:
         row = next(r for r, i in enumerate(ids) if i is None)
-        raise PersonaFileError(
-            path,
-            "an 'id' on every persona line or on none",
-            row=row,
-            line=lines[row],
-            field="id",
-            show_got=False,
-        )
+        raise id_cell(row).error("an 'id' on every persona line or on none", show_got=False)
     seen: dict[int, int] = {}
     for row, ident in enumerate(ids):
         assert ident is not None
         if ident >= n:
-            raise PersonaFileError(
-                path,
-                f"ids between 0 and {n - 1} (one per persona)",
-                row=row,
-                line=lines[row],
-                field="id",
-                got=ident,
-            )
+            raise id_cell(row).error(f"ids between 0 and {n - 1} (one per persona)", ident)
         if ident in seen:
-            raise PersonaFileError(
-                path,
-                f"a unique id (id {ident} is already used on line {lines[seen[ident]]})",
-                row=row,
-                line=lines[row],
-                field="id",
-                got=ident,
+            raise id_cell(row).error(
+                f"a unique id (id {ident} is already used on line {lines[seen[ident]]})", ident
             )
         seen[ident] = row
     if all(ident == row for row, ident in enumerate(ids)):
