@@ -12,15 +12,14 @@ import sqlite3
 import time as wallclock
 import weakref
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Generator
 
-import numpy as np
 import simpy
 
 from oasis_des.agents.population import Population
-from oasis_des.engine import checkpoint, schedule
+from oasis_des.engine import checkpoint
+from oasis_des.engine.activation import Activations, Then
 from oasis_des.engine.agenda import Agenda, Environment, Kind
 from oasis_des.engine.collector import rare_collections
 from oasis_des.engine.config import Config
@@ -30,8 +29,6 @@ from oasis_des.engine.results import Progress, RunResult
 from oasis_des.engine.runlock import RunLock
 from oasis_des.engine.scripted import ScriptedAction
 from oasis_des.engine.setup import (
-    activation_clock,
-    agent_activity,
     create_run_database,
     load_policy,
     load_population,
@@ -43,14 +40,10 @@ from oasis_des.engine.setup import (
 from oasis_des.engine.threads import blas_threads
 from oasis_des.llm.interview import Interviews, check_interviews
 from oasis_des.llm.session import LLMSession
-from oasis_des.platform.actions import ActionType
 from oasis_des.platform.platform import Platform
 from oasis_des.platform.store import StorageError, storage_error
-from oasis_des.policies.base import AsyncPolicy, BatchPolicy, Observation
-from oasis_des.policies.router import PolicyRouter, policy_for
-from oasis_des.rng import keyed_uniform
-
-REFRESH = ActionType.REFRESH.value
+from oasis_des.policies.base import AsyncPolicy, BatchPolicy
+from oasis_des.policies.router import PolicyRouter
 
 
 class Simulation:
@@ -97,16 +90,9 @@ class Simulation:
         self.policy = policy if policy is not None else load_policy(
             config, self.population, self.llm
         )
-        start = datetime.fromisoformat(t.start_time)
-        self.profile = schedule.ActivityProfile(
-            agent_activity(config, self.population), start.hour + start.minute / 60.0
-        )
-        self._ticks = schedule.TickModel(self.profile, tick=t.tick, seed=config.seed)
-        self._clock = activation_clock(config, self.profile, self.duration)
-        self._replay_times = (
-            schedule.read_activation_csv(config.activation.csv, len(self.population))
-            if t.mode == "continuous" and config.activation.model == "csv" else []
-        )
+        self.env = Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
+        self.agenda = Agenda(self.env)
+        self._agents = Activations(self, self._serve)  # reads an activation CSV, if any
         script = script if script is not None or resuming else load_script(
             config, len(self.population))
         if not resuming:  # settings the platform refuses (a plugin that cannot be loaded)
@@ -116,7 +102,6 @@ class Simulation:
             config.output.path if resuming
             else prepare_output(config.output.path, config.output.overwrite, self._take_lock)
         )
-        self.env = Environment(initial_time=_checkpoint["now"] if resuming else 0.0)
         if resuming:
             self.platform = open_platform(config, self.db_path)
         else:  # the config first: a run killed while signing up can restart
@@ -135,12 +120,12 @@ class Simulation:
         )
         self.server = simpy.Resource(self.env, capacity=config.server.capacity)
         self._in_service = 0  # actions queued for or held by the server
-        self.agenda = Agenda(self.env)
-        self._register_kinds()
-        self._busy: set[int] = set()
-        self._activation_index = np.zeros(len(self.population), dtype=np.int64)
-        self.activations = 0
-        self.skipped = 0
+        # A scripted action is an agenda entry too, so that a checkpoint holds the script.
+        self.agenda.register("script", Kind(
+            fire=lambda act: self._serve(act.agent_id, act.action, act.args),
+            save=lambda act: asdict(act),
+            load=lambda saved: ScriptedAction(**saved),
+        ))
         self._commit_every = t.commit_every or (t.tick if t.mode == "stepped" else 1.0)
         self._next_commit = self._commit_every
         self._wall = 0.0
@@ -151,7 +136,7 @@ class Simulation:
         if resuming:
             self._restore(_checkpoint)
             return
-        self._start_schedule()
+        self._agents.start()
         self.interviews.schedule(config.llm.interviews)
         for action in script or ():
             if not self.interviews.take(action):  # questions to LLM agents are asked
@@ -197,67 +182,6 @@ class Simulation:
         if self._lock is not None:
             self._lock.release()
 
-    # -- building ---------------------------------------------------------------------
-    def _register_kinds(self) -> None:
-        """What each agenda entry does (and how its payload is saved in a checkpoint)."""
-        a = self.agenda
-        a.register("tick", Kind(fire=self._tick))
-        a.register("wake", Kind(fire=self._wake))
-        a.register("replay", Kind(fire=self._replay))
-        a.register("script", Kind(
-            fire=lambda act: self._serve(act.agent_id, act.action, act.args),
-            save=lambda act: asdict(act),
-            load=lambda saved: ScriptedAction(**saved),
-        ))
-        a.register("decide", Kind(
-            fire=self._decided,
-            save=lambda p: [p[0], self.gateway.save_request(p[1])],
-            load=lambda saved: (saved[0], self.gateway.load_request(saved[1])),
-        ))
-
-    def _start_schedule(self) -> None:
-        cfg, t = self.config.activation, self.config.time
-        if t.mode == "stepped":
-            self.agenda.at(0.0, "tick", 0)
-        elif cfg.model == "csv":
-            if self._replay_times:
-                self.agenda.at(self._replay_times[0][0], "replay", 0)
-        else:
-            for agent in range(len(self.population)):
-                self._next_wake(agent, 0.0, 0)
-
-    def _tick(self, step: int) -> None:
-        agents = self._ticks.activated(step).tolist()
-        server = self.config.server
-        if server.per_action.get(REFRESH, server.service_minutes) <= 0:
-            self.platform.now = self.env.now  # their refreshes come first, all at once
-            self.platform.prepare_refreshes([a for a in agents if a not in self._busy])
-        for agent in agents:
-            self.activate(agent)
-        following = (step + 1) * self.config.time.tick
-        if following < self.duration:
-            self.agenda.at(following, "tick", step + 1)
-
-    def _wake(self, state: list[int]) -> None:
-        agent, draws = state
-        self.activate(agent)
-        self._next_wake(agent, self.env.now, draws)
-
-    def _next_wake(self, agent: int, after: float, draws: int) -> None:
-        assert self._clock is not None
-        following = self._clock.next(agent, after, draws)
-        if following is not None and following[0] < self.duration:
-            self.agenda.at(following[0], "wake", [agent, following[1]])
-
-    def _replay(self, position: int) -> None:
-        """Activations at times read from a file: every row of this time, then the next."""
-        times, now = self._replay_times, self.env.now
-        while position < len(times) and times[position][0] <= now:
-            self.activate(times[position][1])
-            position += 1
-        if position < len(times) and times[position][0] < self.duration:
-            self.agenda.at(times[position][0], "replay", position)
-
     def schedule(self, action: ScriptedAction) -> None:
         """Run a scripted action at its simulated time (no thinking, through the server)."""
         if not 0 <= action.agent_id < len(self.population):
@@ -266,65 +190,25 @@ class Simulation:
             raise ValueError(f"Scripted action at {action.time} is in the past (now {self.env.now}).")
         self.agenda.at(action.time, "script", action)
 
-    # -- agents -----------------------------------------------------------------------
+    # -- agents (activation.py) -------------------------------------------------------
+    @property
+    def activations(self) -> int:
+        """Activations started so far."""
+        return self._agents.activations
+
+    @property
+    def skipped(self) -> int:
+        """Activations skipped because the agent was still deciding."""
+        return self._agents.skipped
+
     def activate(self, agent: int) -> None:
         """Start an activation, unless the agent is still busy with the previous one."""
-        if agent in self._busy:
-            self.skipped += 1
-            return
-        self._busy.add(agent)
-        self.activations += 1
-        index = int(self._activation_index[agent])
-        self._activation_index[agent] = index + 1
-        self._serve(agent, REFRESH, {}, lambda feed: self._observed(agent, index, feed))
+        self._agents.activate(agent)
 
-    def _observed(self, agent: int, index: int, feed: dict[str, Any]) -> None:
-        """The agent has read its feed: ask for a decision, effective after its think time."""
-        observation = self._observe(agent, index, feed)
-        request = self.gateway.submit(observation, self.env.now + self._think(agent, index))
-        self.agenda.at(request.resolve_at, "decide", (agent, request))
-
-    def _decided(self, pending: tuple[int, Any]) -> None:
-        agent, request = pending
-        decision = request.decision
-        assert decision is not None, "the run loop flushes the gateway before the horizon"
-        if decision.error is None:
-            self._serve(agent, decision.action, decision.args, lambda _: self._busy.discard(agent))
-        else:
-            self._record_policy_failure(agent, decision.error)
-            self._busy.discard(agent)
-
-    def _observe(self, agent: int, index: int, feed: dict[str, Any]) -> Observation:
-        posts = tuple(feed.get("posts", ()))
-        authors = {p["user_id"] for p in posts} - {agent}
-        following: frozenset[int] = frozenset()
-        muted: frozenset[int] = frozenset()
-        if authors:  # the refresh has just looked these up: no queries here
-            followees, mutees = self.platform.feed_index.relations(agent)
-            following = frozenset(authors.intersection(followees))
-            muted = frozenset(authors & mutees)
-        liked, disliked, reposted = self.platform.engaged(agent, [p["post_id"] for p in posts])
-        liked_comments, disliked_comments = self.platform.rated_comments(agent)
-        context = getattr(policy_for(self.policy, agent), "context", None)  # e.g. LLM agents'
-        return Observation(
-            agent_id=agent, time=self.env.now, activation=index, posts=posts,
-            following=following, muted=muted, liked=liked, disliked=disliked, reposted=reposted,
-            liked_comments=liked_comments, disliked_comments=disliked_comments,
-            **(context(self.platform.connection, agent) if context is not None else {}),
-        )
-
-    def _think(self, agent: int, index: int) -> float:
-        """Minutes until the decision takes effect: inside the tick (stepped), or k-scaled."""
-        t = self.config.time
-        u = keyed_uniform(self.config.seed, "think", agent, index)
-        if t.mode == "stepped":
-            return t.tick * u
-        seconds = max(t.min_think_seconds, -np.log(u) * t.think_seconds)
-        return self.platform.clock.real_to_sim(seconds)
-
+    # -- the platform server ----------------------------------------------------------
     def _serve(
         self, agent: int, action: str, args: dict[str, Any],
-        then: Callable[[dict[str, Any]], None] | None = None,
+        then: Then | None = None,
     ) -> None:
         """Have the platform server do an action, then call `then` with its result.
 
@@ -345,7 +229,7 @@ class Simulation:
 
     def _queued(
         self, agent: int, action: str, args: dict[str, Any], service: float,
-        then: Callable[[dict[str, Any]], None] | None,
+        then: Then | None,
     ) -> Generator[simpy.Event, Any, None]:
         with self.server.request() as slot:
             yield slot
@@ -356,10 +240,6 @@ class Simulation:
         self._in_service -= 1
         if then is not None:
             then(result)
-
-    def _record_policy_failure(self, agent: int, error: str) -> None:
-        self.platform.now = self.env.now
-        self.platform.record_failure(agent, "decide", {}, error)
 
     # -- running ----------------------------------------------------------------------
     def run(
@@ -469,13 +349,10 @@ class Simulation:
             "resumable": True,
             "now": self.env.now,
             "next_commit": self._next_commit,
-            "activations": self.activations,
-            "skipped": self.skipped,
+            **self._agents.state(),
             "events": self.events,
             "wall": self._wall + running,
             "setup_actions": self._setup_actions,
-            "activation_index": self._activation_index,
-            "busy": sorted(self._busy),
             "agenda": self.agenda.save(),
             "gateway": asdict(self.gateway.stats),
             "platform": self.platform.state(),
@@ -485,13 +362,10 @@ class Simulation:
 
     def _restore(self, saved: dict[str, Any]) -> None:
         self._next_commit = saved["next_commit"]
-        self.activations = saved["activations"]
-        self.skipped = saved["skipped"]
+        self._agents.restore(saved)
         self.events = saved["events"]
         self._wall = saved["wall"]
         self._setup_actions = saved["setup_actions"]
-        self._activation_index[:] = saved["activation_index"]
-        self._busy = set(saved["busy"])
         stats = saved["gateway"]
         stats["sizes"] = {int(k): v for k, v in stats["sizes"].items()}
         self.gateway.stats = GatewayStats(**stats)
