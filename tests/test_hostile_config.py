@@ -309,6 +309,9 @@ def test_flags_replace_config_values_before_they_are_checked(tmp_path: Path) -> 
     config = load_config(cfg, {"time": {"duration": 10.0}, "population": {"agents": 5}})
     assert (config.time.duration, config.time.start_time) == (10.0, "9999-12-31T23:00:00")
     assert config.population.agents == 5
+    with pytest.raises(ConfigError) as info:  # a flag's own error does not name the file
+        load_config(cfg, {"population": {"agents": 0}})
+    assert str(info.value).startswith("population.agents = 0 is out of range")
 
 
 def test_a_stepped_run_has_at_most_max_ticks() -> None:

@@ -310,11 +310,14 @@ def load_config(
     """The config of a TOML file, or the built-in default scenario when `path` is None.
 
     `overrides` (sections of keys, as command-line flags give them) replace the file's keys
-    before anything is checked: a value of the file that a flag replaces is never judged,
+    before the file is checked: a value of the file that a flag replaces is never judged,
     alone or against the others (e.g. a start time that only a shorter duration allows).
+    The overrides are checked first on their own, so that an error in one is not blamed on
+    the file.
     """
+    flags = Config().override(**overrides) if overrides else Config()  # their own errors
     if path is None:
-        return Config().override(**overrides) if overrides else Config()
+        return flags
     path = Path(path)
     try:
         with open(path, "rb") as f:
