@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS llm_call (
     latency_s REAL,          -- wall seconds including retries; 0 for cache hits
     cache_hit INTEGER,
     attempts INTEGER,        -- HTTP attempts (0 for cache hits)
-    error TEXT               -- fault category (oasis_des/llm/faults.py), NULL on success
+    error TEXT,              -- fault category (oasis_des/llm/faults.py), NULL on success
+    cached_prompt_tokens INTEGER DEFAULT 0  -- of prompt_tokens, read from the server's prompt cache
 );
 CREATE INDEX IF NOT EXISTS llm_call_agent_idx ON llm_call(agent_id);

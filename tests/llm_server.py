@@ -39,6 +39,7 @@ class Reply:
     no_choices: bool = False
     finish_reason: str | None = None
     usage: bool = True  # report token usage
+    cached_tokens: int | None = None  # prompt tokens reported as read from a prompt cache
 
 
 Script = Callable[[dict[str, Any]], Reply]
@@ -257,6 +258,8 @@ class LLMServer:
             prompt = json.dumps(request.get("messages", [])) + json.dumps(request.get("tools", []))
             out["usage"] = {"prompt_tokens": tokens(prompt), "completion_tokens": tokens(completion),
                             "total_tokens": tokens(prompt) + tokens(completion)}
+            if reply.cached_tokens is not None:
+                out["usage"]["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
         return out
 
 

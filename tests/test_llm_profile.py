@@ -71,7 +71,7 @@ def test_bad_profiles_name_file_and_key(tmp_path: Path, text: str, message: str)
 
 
 FLOAT_KEYS = ("temperature", "timeout_s", "backoff_s", "backoff_max_s",
-              "price_input_per_mtok", "price_output_per_mtok")
+              "price_input_per_mtok", "price_output_per_mtok", "price_cached_input_per_mtok")
 
 
 @pytest.mark.parametrize("key", FLOAT_KEYS)

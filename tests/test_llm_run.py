@@ -12,11 +12,13 @@ from engine_helpers import config, small_population
 from llm_server import LLMServer, Reply, like_first_post
 
 from oasis_des.engine.checkpoint import read_checkpoint
+from oasis_des.engine.commands import llm_summary
 from oasis_des.engine.gateway import PolicyAbort
 from oasis_des.engine.results import RunResult
 from oasis_des.engine.simulation import Simulation
 from oasis_des.llm import faults
 from oasis_des.llm.cache import ReplayMiss
+from oasis_des.llm.policy import _tokens
 
 
 def agent_of(request: dict[str, Any]) -> int:
@@ -74,6 +76,54 @@ def test_llm_run_decides_through_tools_and_accounts_usage(tmp_path: Path) -> Non
     assert result.llm.cost_usd == pytest.approx(
         (result.llm.prompt_tokens * 1.0 + result.llm.completion_tokens * 4.0) / 1e6)
     assert {r[7] for r in rows} == {server.url} and result.llm.cache_hits == 0
+
+
+def test_prompt_tokens_from_the_servers_prompt_cache_are_counted_and_priced(
+    tmp_path: Path,
+) -> None:
+    def cached_script(request: dict[str, Any]) -> Reply:
+        reply = agent_script(request)
+        reply.cached_tokens = 40  # e.g. the tools, read from the server's prompt cache
+        return reply
+
+    with LLMServer(cached_script) as server:
+        priced = run(tmp_path / "a", profile(tmp_path, server.url,
+                                             price_cached_input_per_mtok=0.25), seed=3)
+        unpriced = run(tmp_path / "b", profile(tmp_path, server.url), seed=3)
+    for result in (priced, unpriced):
+        u = result.llm
+        assert u is not None and u.calls > 10 and u.cached_prompt_tokens == 40 * u.calls
+        conn = sqlite3.connect(result.db_path)
+        assert conn.execute("SELECT DISTINCT cached_prompt_tokens FROM llm_call").fetchall() \
+            == [(40,)]
+        conn.close()
+        assert "from the server's prompt cache" in llm_summary(u)
+    u, v = priced.llm, unpriced.llm
+    assert u is not None and v is not None and u.prompt_tokens == v.prompt_tokens
+    cached = u.cached_prompt_tokens
+    assert u.cost_usd == pytest.approx(
+        ((u.prompt_tokens - cached) * 1.0 + cached * 0.25 + u.completion_tokens * 4.0) / 1e6)
+    assert v.cost_usd == pytest.approx(  # no cached price: cached tokens cost the input price
+        (v.prompt_tokens * 1.0 + v.completion_tokens * 4.0) / 1e6)
+
+
+@pytest.mark.parametrize(
+    ("usage", "cached"),
+    [
+        ({"prompt_tokens_details": {"cached_tokens": 64}}, 64),  # OpenAI, vLLM
+        ({"prompt_cache_hit_tokens": 32, "prompt_cache_miss_tokens": 68}, 32),  # DeepSeek
+        ({"prompt_tokens_details": {"cached_tokens": None}}, 0),
+        ({"prompt_tokens_details": {"cached_tokens": 500}}, 100),  # never above the prompt
+        ({"prompt_tokens_details": {"cached_tokens": -5}}, 0),
+        ({"prompt_tokens_details": "64"}, 0),
+        ({}, 0),
+    ],
+)
+def test_server_cached_tokens_are_read_from_either_usage_form(
+    usage: dict[str, Any], cached: int
+) -> None:
+    body = {"usage": {"prompt_tokens": 100, "completion_tokens": 7, **usage}}
+    assert _tokens(body, [], 0) == (100, 7, cached)
 
 
 def test_record_then_replay_without_the_server_gives_the_same_digest(tmp_path: Path) -> None:

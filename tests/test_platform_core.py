@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from conftest import make_platform
@@ -25,6 +27,7 @@ from platform_helpers import (
 )
 
 from oasis_des import ACTION_SPECS, ActionType, Platform
+from oasis_des.platform.store import Store
 
 # The argument names of every action, as PLATFORM_SPEC's table lists them.
 SPEC_ARGS = {
@@ -742,3 +745,19 @@ def test_batch_rollback_keeps_what_memory_knew_before_it():
             raise Abort
     assert memory() == outer
     p.close()
+
+
+def test_a_database_of_an_earlier_version_gets_the_columns_added_since(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)  # llm_call as it was before cached_prompt_tokens
+    conn.execute("CREATE TABLE llm_call (call_id INTEGER PRIMARY KEY, agent_id INTEGER, "
+                 "prompt_tokens INTEGER)")
+    conn.execute("INSERT INTO llm_call (agent_id, prompt_tokens) VALUES (3, 900)")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    rows = store.connection.execute(
+        "SELECT agent_id, prompt_tokens, cached_prompt_tokens FROM llm_call").fetchall()
+    store.close()
+    assert rows == [(3, 900, 0)]
+    Store(path).close()  # opening again adds nothing twice

@@ -150,8 +150,10 @@ def llm_summary(u: LLMUsage) -> str:
     """LLM calls, tokens, cost and faults in a few lines."""
     lines = [(
         f"llm calls        {u.calls:,} ({u.cache_hits:,} from the cache); tokens "
-        f"{u.prompt_tokens:,} in ({u.prompt_tokens_per_call:,.0f}/answered call), "
-        f"{u.completion_tokens:,} out; cost ${u.cost_usd:.4f} "
+        f"{u.prompt_tokens:,} in ({u.prompt_tokens_per_call:,.0f}/answered call"
+        + (f"; {u.cached_prompt_tokens:,} from the server's prompt cache"
+           if u.cached_prompt_tokens else "")
+        + f"), {u.completion_tokens:,} out; cost ${u.cost_usd:.4f} "
         f"(cached ${u.cached_cost_usd:.4f})"
     )]
     if u.errors:

@@ -160,13 +160,14 @@ class LLMPolicy:
                 decision = self._read(obs, body)
             except LLMFault as exc:
                 fault = exc
-        prompt_tokens, completion_tokens = _tokens(body, call.messages, call.request.tokens)
+        prompt_tokens, completion_tokens, cached_tokens = _tokens(
+            body, call.messages, call.request.tokens)
         self.session.usage.add(CallRecord(
             agent_id=obs.agent_id, sim_time=obs.time, activation=obs.activation,
             purpose=call.purpose, model=self.profile.model,
             endpoint=outcome.endpoint if outcome else None, prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost=self.profile.cost(prompt_tokens, completion_tokens),
+            completion_tokens=completion_tokens, cached_prompt_tokens=cached_tokens,
+            cost=self.profile.cost(prompt_tokens, completion_tokens, cached_tokens),
             latency_s=outcome.latency_s if outcome else 0.0, cache_hit=outcome is None,
             attempts=outcome.attempts if outcome else 0,
             error=fault.category if fault is not None else None,
@@ -213,16 +214,30 @@ class LLMPolicy:
         await self.client.aclose()
 
 
-def _tokens(body: dict[str, Any] | None, messages: list[dict[str, str]], tools: int) -> tuple[int, int]:
-    """(prompt, completion) tokens: the server's usage, else chars / 4; (0, 0) without a body."""
+def _tokens(
+    body: dict[str, Any] | None, messages: list[dict[str, str]], tools: int
+) -> tuple[int, int, int]:
+    """(prompt, completion, of the prompt read from the server's prompt cache) tokens: the
+    server's usage, else chars / 4 and none cached; (0, 0, 0) without a body."""
     if body is None:
-        return 0, 0
+        return 0, 0, 0
     usage = body.get("usage")
     if isinstance(usage, dict):
         p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if type(p) is int and type(c) is int:
-            return p, c
+            return p, c, _server_cached(usage, p)
     choices = body.get("choices") or [{}]
     first = choices[0] if isinstance(choices, list) and isinstance(choices[0], dict) else {}
     answer = json.dumps(first.get("message", ""), ensure_ascii=False)
-    return approx_tokens(canonical(messages)) + tools, approx_tokens(answer)
+    return approx_tokens(canonical(messages)) + tools, approx_tokens(answer), 0
+
+
+def _server_cached(usage: dict[str, Any], prompt: int) -> int:
+    """Prompt tokens the server read from its prompt cache, as OpenAI and vLLM
+    (`prompt_tokens_details.cached_tokens`) or DeepSeek (`prompt_cache_hit_tokens`) report
+    them; 0 when it says nothing, and never more than the prompt."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if type(cached) is not int:
+        cached = usage.get("prompt_cache_hit_tokens")
+    return min(max(cached, 0), max(prompt, 0)) if type(cached) is int else 0

@@ -61,6 +61,9 @@ class LLMProfile:
     backoff_max_s: float = 30.0  # cap on any delay, including a server's Retry-After
     price_input_per_mtok: float = 0.0  # USD per million prompt tokens
     price_output_per_mtok: float = 0.0  # USD per million completion tokens
+    # USD per million prompt tokens the server read from its own prompt cache (OpenAI,
+    # DeepSeek and vLLM report them); None: the input price
+    price_cached_input_per_mtok: float | None = None
     tool_calling: bool = True  # False: actions listed in the prompt, answer parsed as JSON
     max_output_chars: int = 4000  # longer answers are a "too_long" failure
     prompt: PromptSettings = PromptSettings()
@@ -73,9 +76,14 @@ class LLMProfile:
     def allowed_actions(self, kind: str) -> tuple[str, ...]:
         return (self.actions or DEFAULT_ACTIONS)[kind]
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        """USD for one call at this profile's prices."""
-        return (prompt_tokens * self.price_input_per_mtok
+    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
+        """USD for one call at this profile's prices; `cached_tokens` of the prompt were
+        read from the server's prompt cache."""
+        cached_price = self.price_cached_input_per_mtok
+        if cached_price is None:
+            cached_price = self.price_input_per_mtok
+        return ((prompt_tokens - cached_tokens) * self.price_input_per_mtok
+                + cached_tokens * cached_price
                 + completion_tokens * self.price_output_per_mtok) / 1e6
 
     @classmethod
@@ -114,6 +122,7 @@ _TOP: Keys = {
     "backoff_max_s": (number(0.0), "a number of seconds >= 0"),
     "price_input_per_mtok": (number(0.0), "USD per million tokens >= 0"),
     "price_output_per_mtok": (number(0.0), "USD per million tokens >= 0"),
+    "price_cached_input_per_mtok": (number(0.0), "USD per million tokens >= 0"),
     "tool_calling": (boolean, "true or false"),
     "max_output_chars": (integer(1), "an integer >= 1"),
 }

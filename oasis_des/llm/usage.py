@@ -37,6 +37,7 @@ class CallRecord:
     cache_hit: bool
     attempts: int  # HTTP attempts (0 for cache hits)
     error: str | None  # final fault category, None when a decision came out
+    cached_prompt_tokens: int = 0  # of prompt_tokens, read from the server's prompt cache
 
 
 _COLUMNS = tuple(f.name for f in fields(CallRecord))
@@ -58,6 +59,7 @@ class LLMUsage:
     errors: dict[str, int] = field(default_factory=dict)  # failed calls by fault category
     retries: dict[str, int] = field(default_factory=dict)  # retried transient faults
     latency_s: float = 0.0  # summed wall time of calls sent to a server
+    cached_prompt_tokens: int = 0  # prompt tokens the servers read from their prompt caches
 
     @property
     def answered(self) -> int:
@@ -80,6 +82,7 @@ class UsageLog:
         self._hits = 0
         self._prompt = 0
         self._completion = 0
+        self._server_cached = 0
         self._cost = 0.0
         self._cached_cost = 0.0
         self._latency = 0.0
@@ -97,6 +100,7 @@ class UsageLog:
         self._calls += 1
         self._prompt += record.prompt_tokens
         self._completion += record.completion_tokens
+        self._server_cached += record.cached_prompt_tokens
         if record.cache_hit:
             self._hits += 1
             self._cached_cost += record.cost
@@ -137,6 +141,7 @@ class UsageLog:
         u = LLMUsage(**state)
         self._calls, self._hits = u.calls, u.cache_hits
         self._prompt, self._completion = u.prompt_tokens, u.completion_tokens
+        self._server_cached = u.cached_prompt_tokens
         self._cost, self._cached_cost, self._latency = u.cost_usd, u.cached_cost_usd, u.latency_s
         self._errors, self._retries = Counter(u.errors), Counter(u.retries)
 
@@ -151,4 +156,5 @@ class UsageLog:
             errors=dict(sorted(self._errors.items())),
             retries=dict(sorted(self._retries.items())),
             latency_s=self._latency,
+            cached_prompt_tokens=self._server_cached,
         )

@@ -70,6 +70,19 @@ def contains_ci(text: object, query: str) -> bool:
     return text is not None and query.casefold() in str(text).casefold()
 
 
+# Columns added to a table after databases were written without them: (table, column, type).
+# CREATE TABLE IF NOT EXISTS leaves an older table as it is, so opening adds them.
+_NEW_COLUMNS = (("llm_call", "cached_prompt_tokens", "INTEGER DEFAULT 0"),)
+
+
+def _add_new_columns(conn: sqlite3.Connection) -> None:
+    """Bring the tables of a database written by an earlier version up to the schema."""
+    for table, column, kind in _NEW_COLUMNS:
+        have = {r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')}
+        if column not in have:
+            conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
+
+
 class Store:
     """A SQLite database holding one run: WAL, synchronous=NORMAL, foreign keys on."""
 
@@ -101,6 +114,7 @@ class Store:
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.create_function("contains_ci", 2, contains_ci, deterministic=True)
             conn.executescript(schema_sql())
+            _add_new_columns(conn)
             if self.path != ":memory:":  # can we write? (locks, permissions): say so now
                 conn.execute("BEGIN IMMEDIATE")  # waits for another writer's lock
                 conn.execute("DELETE FROM run_meta WHERE 0")  # fails if the file is read-only
