@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS llm_call (
     purpose TEXT,            -- 'decide' or 'interview'
     model TEXT,
     endpoint TEXT,           -- base URL that answered; NULL for cache hits
-    prompt_tokens INTEGER,   -- as the server reported (chars/4 when it reported none)
+    prompt_tokens INTEGER,   -- as the server reported (chars/4 when it reported none or no count)
     completion_tokens INTEGER,
     cost REAL,               -- USD at the profile's prices per million tokens
     latency_s REAL,          -- wall seconds including retries; 0 for cache hits

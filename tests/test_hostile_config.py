@@ -5,6 +5,7 @@ Keys are enumerated from the Config dataclasses, so a new key is covered as soon
 
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -312,6 +313,14 @@ def test_flags_replace_config_values_before_they_are_checked(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as info:  # a flag's own error does not name the file
         load_config(cfg, {"population": {"agents": 0}})
     assert str(info.value).startswith("population.agents = 0 is out of range")
+    # A flag replaces keys of a section, not a section the file gives as no table.
+    for text, flags in [('time = "garbage"\n', {"time": {"duration": 10.0}}),
+                        ("population = [1, 2]\n", {"population": {"agents": 5}}),
+                        ("output = 7\n", {"output": {"path": str(tmp_path / "o.db")}})]:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=rf"^{re.escape(str(bad))}: \[\w+\] must be a table"):
+            load_config(bad, flags)
 
 
 def test_a_stepped_run_has_at_most_max_ticks() -> None:

@@ -126,6 +126,20 @@ def test_server_cached_tokens_are_read_from_either_usage_form(
     assert _tokens(body, [], 0) == (100, 7, cached)
 
 
+@pytest.mark.parametrize("bad", [-10, 2**63, 10**30, 3.5, "100", None, True])
+def test_a_token_count_that_is_no_count_falls_back_to_characters(bad: Any) -> None:
+    """A negative or absurd count (2**63 does not fit SQLite's INTEGER and used to stop the
+    run at its next commit) is taken as no report: chars / 4 of the request and answer."""
+    messages = [{"role": "user", "content": "x" * 400}]
+    body = {"choices": [{"message": {"content": "ok"}}]}
+    estimated = _tokens(body, messages, 10)
+    assert estimated[0] > 100 and estimated[2] == 0
+    for usage in ({"prompt_tokens": bad, "completion_tokens": 7},
+                  {"prompt_tokens": 50, "completion_tokens": bad}):
+        reported = {**body, "usage": {**usage, "prompt_tokens_details": {"cached_tokens": 5}}}
+        assert _tokens(reported, messages, 10) == estimated
+
+
 def test_record_then_replay_without_the_server_gives_the_same_digest(tmp_path: Path) -> None:
     cache = str(tmp_path / "cache.sqlite")
     with LLMServer(agent_script, latency=0.002) as server:

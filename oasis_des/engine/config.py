@@ -335,8 +335,11 @@ def load_config(
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
     for key, value in (overrides or {}).items():
         section = raw.get(key)
-        raw[key] = {**section, **value} if isinstance(value, dict) and isinstance(section, dict) \
-            else value
+        if isinstance(value, dict) and isinstance(section, dict):
+            raw[key] = {**section, **value}
+        elif not isinstance(value, dict) or section is None:
+            raw[key] = value
+        # else: a flag replaces keys of a section the file gives as no table: refused below
     try:
         return _build(Config, raw, "")
     except ConfigError as exc:

@@ -32,6 +32,9 @@ from oasis_des.llm.tools import ToolSet, answer_text
 from oasis_des.llm.usage import CallRecord
 from oasis_des.policies.base import Decision, Observation
 
+# A larger token count than this from a server is taken for no count (chars / 4 instead).
+MAX_REPORTED_TOKENS = 10**9
+
 
 @dataclass(frozen=True, kw_only=True)
 class Interview(Observation):
@@ -224,12 +227,18 @@ def _tokens(
     usage = body.get("usage")
     if isinstance(usage, dict):
         p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
-        if type(p) is int and type(c) is int:
+        if _count(p) and _count(c):
             return p, c, _server_cached(usage, p)
     choices = body.get("choices") or [{}]
     first = choices[0] if isinstance(choices, list) and isinstance(choices[0], dict) else {}
     answer = json.dumps(first.get("message", ""), ensure_ascii=False)
     return approx_tokens(canonical(messages)) + tools, approx_tokens(answer), 0
+
+
+def _count(tokens: Any) -> bool:
+    """Whether a server's token count is one: a whole number from 0 to MAX_REPORTED_TOKENS
+    (a negative or absurd count, which SQLite may not even hold, is no report at all)."""
+    return type(tokens) is int and 0 <= tokens <= MAX_REPORTED_TOKENS
 
 
 def _server_cached(usage: dict[str, Any], prompt: int) -> int:
@@ -240,4 +249,4 @@ def _server_cached(usage: dict[str, Any], prompt: int) -> int:
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     if type(cached) is not int:
         cached = usage.get("prompt_cache_hit_tokens")
-    return min(max(cached, 0), max(prompt, 0)) if type(cached) is int else 0
+    return min(max(cached, 0), prompt) if type(cached) is int else 0
