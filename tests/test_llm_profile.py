@@ -134,3 +134,11 @@ def test_unknown_policy_kind_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown policy kind 'anthropic'.*'openai'"):
         load_policy(str(path), small_population(3), kind="twitter", seed=0)
     assert find_profile("openai").name == "openai.toml"
+
+
+def test_cost_prices_cached_prompt_tokens_at_most_the_whole_prompt(tmp_path: Path) -> None:
+    profile = parse(write(tmp_path, "price_input_per_mtok = 2.0\nprice_output_per_mtok = 8.0\n"
+                                    "price_cached_input_per_mtok = 0.5\n"))
+    assert profile.cost(1000, 100, 400) == pytest.approx((600 * 2.0 + 400 * 0.5 + 800) / 1e6)
+    assert profile.cost(1000, 100, 5000) == profile.cost(1000, 100, 1000) \
+        == pytest.approx((500 + 800) / 1e6)

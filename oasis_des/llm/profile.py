@@ -78,7 +78,8 @@ class LLMProfile:
 
     def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
         """USD for one call at this profile's prices; `cached_tokens` of the prompt were
-        read from the server's prompt cache."""
+        read from the server's prompt cache (at most all of it)."""
+        cached_tokens = min(cached_tokens, prompt_tokens)
         cached_price = self.price_cached_input_per_mtok
         if cached_price is None:
             cached_price = self.price_input_per_mtok
