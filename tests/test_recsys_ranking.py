@@ -102,3 +102,21 @@ def test_ranking_a_ticks_users_together_changes_no_feed(
         m.setattr(Platform, "prepare_refreshes", lambda self, agent_ids: None)
         alone = digest("alone")
     assert together == alone
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_few_best_are_those_a_partition_keeps(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    scores = rng.integers(-1, 4, n).astype(np.float32) / 2  # many ties; -0.5, -1: hidden
+    scores[scores < 0] = -1.0
+    rows = rng.permutation(1000)[:n]  # rows in any order (ties go to the larger)
+    for keep in range(1, 9):
+        few = ranking._best_of(scores, rows, keep)
+        monkeypatch.setattr(ranking, "FEW", 0)  # the partition
+        partitioned = ranking._best_of(scores, rows, keep)
+        monkeypatch.setattr(ranking, "FEW", 8)
+        pick = sorted(zip(few[1].tolist(), few[0].tolist()))
+        assert pick == sorted(zip(partitioned[1].tolist(), partitioned[0].tolist()))
+        shown = [(s, r) for s, r in zip(scores.tolist(), rows.tolist()) if s >= 0]
+        assert pick == sorted(sorted(shown, reverse=True)[:keep])
