@@ -120,3 +120,20 @@ def test_the_few_best_are_those_a_partition_keeps(seed: int, monkeypatch: pytest
         assert pick == sorted(zip(partitioned[1].tolist(), partitioned[0].tolist()))
         shown = [(s, r) for s, r in zip(scores.tolist(), rows.tolist()) if s >= 0]
         assert pick == sorted(sorted(shown, reverse=True)[:keep])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_top_keys_of_a_wide_block_are_those_a_partition_keeps(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(seed)
+    users, width = int(rng.integers(1, 40)), int(rng.integers(65, 300))
+    keys = rng.choice(2**40, size=(users, width), replace=False).astype(np.uint64)
+    keys[rng.random((users, width)) < 0.9] = 0  # mostly no post: some lines have < keep
+    for keep in (1, 2, 5, 8):
+        wide = ranking._top_keys(keys.copy(), keep)  # maxima, one at a time
+        monkeypatch.setattr(ranking, "FEW", 0)
+        partitioned = ranking._top_keys(keys.copy(), keep)
+        monkeypatch.setattr(ranking, "FEW", 8)
+        assert (wide == partitioned).all()
+        assert (wide == np.sort(keys, axis=1)[:, -keep:]).all()

@@ -459,8 +459,7 @@ class _Best:
             active, keys = active[few.users], _pack(few.scores, few.rows)
             keys[few.rows < 0] = 0
         merged = np.concatenate([self.keys[active], keys], axis=1)
-        top = np.partition(merged, merged.shape[1] - self.keep, axis=1)[:, -self.keep :]
-        self.keys[active] = np.sort(top, axis=1)
+        self.keys[active] = _top_keys(merged, self.keep)
 
     def kth(self, active: np.ndarray, k: int) -> np.ndarray:
         """The k-th best score of each active query (-1 while it has fewer than k)."""
@@ -474,6 +473,20 @@ class _Best:
     def rows(self) -> list[np.ndarray]:
         """Each query's rows, best first."""
         return [r[r >= 0][::-1] for r in self.ids()]
+
+
+def _top_keys(merged: np.ndarray, keep: int) -> np.ndarray:
+    """The `keep` largest keys of each line of `merged` (distinct, but for zeros), ascending.
+    A few of a wide block (a tick's first chunk, where every post enters) are taken as
+    maxima, one at a time: 127 us instead of a partition's 588 for 2 of 83 x 1,026."""
+    if keep > FEW or merged.shape[1] <= 8 * FEW:
+        top = np.partition(merged, merged.shape[1] - keep, axis=1)[:, -keep:]
+        return np.sort(top, axis=1)
+    top = np.empty((len(merged), keep), dtype=merged.dtype)
+    for j in range(keep - 1, -1, -1):
+        top[:, j] = largest = merged.max(axis=1)
+        merged[merged == largest[:, None]] = 0  # taken (0 stands for no post)
+    return top
 
 
 class _Entrants:
