@@ -533,6 +533,47 @@ def test_refresh_keeps_max_rec_post_len_candidates_in_rec():
     p.close()
 
 
+def test_rec_rows_of_a_batch_are_written_when_it_ends_and_dropped_when_it_fails():
+    p = make_platform("reddit", max_rec_post_len=3)
+    for user in (3, 4, 5):
+        p.sign_up(agent_id=user, user_name=f"u{user}", name=f"U{user}", bio="")
+    for i in range(10):
+        p.execute(1, "create_post", content=f"p{i}")
+
+    def refresh(user: int) -> None:
+        assert p.execute(user, "refresh")["success"]
+
+    def rec(user: int) -> list[int]:
+        return sorted(r[0] for r in p.connection.execute(
+            "SELECT post_id FROM rec WHERE user_id = ?", (user,)))
+
+    with p.batch():
+        refresh(0)
+        refresh(0)  # the table keeps each user's latest buffer only
+        refresh(2)
+        assert rec(0) == rec(2) == []  # held until the batch commits
+    first = rec(0)
+    assert len(first) == 3 and len(rec(2)) == 3
+    with pytest.raises(RuntimeError):
+        with p.batch():
+            refresh(3)
+            with pytest.raises(ValueError):
+                with p.batch():  # a nested batch rolls back alone
+                    refresh(4)
+                    raise ValueError
+            refresh(5)
+            raise RuntimeError
+    assert rec(3) == rec(4) == rec(5) == [] and rec(0) == first
+    with p.batch():
+        refresh(3)
+        with pytest.raises(ValueError):
+            with p.batch():
+                refresh(4)
+                raise ValueError
+    assert len(rec(3)) == 3 and rec(4) == []
+    p.close()
+
+
 def test_refresh_twitter_shows_refresh_rec_post_count_when_following_nobody(twitter):
     for i in range(10):
         twitter.execute(1, "create_post", content=f"bob {i}")

@@ -334,6 +334,7 @@ class Simulation:
         # holds the records of calls that may still sort before theirs (usage.py).
         self.gateway.decide_queued()
         conn = self.platform.connection
+        self.platform.write_rec()
         self.llm.usage.write(conn, before=min(self.gateway.oldest, self.env.now))
         self._checkpoint(wallclock.perf_counter() - started)
         conn.execute("COMMIT")

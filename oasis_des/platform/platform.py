@@ -97,6 +97,7 @@ class Platform(
         self._handlers = {kind: getattr(self, f"_act_{kind.value}") for kind in ActionType}
         self._graph_changes = []
         self._refresh_counts = {}
+        self._rec_pending = {}  # rec buffers not yet written (discovery.py)
         self._interviews = self.connection.execute(
             "SELECT COALESCE(MAX(json_extract(info, '$.interview_id')), 0) FROM trace "
             "WHERE action = 'interview'"
@@ -215,6 +216,7 @@ class Platform(
             self._abort()
             raise
         if own_transaction:
+            self.write_rec()
             conn.execute("COMMIT")
         return result
 
@@ -227,6 +229,7 @@ class Platform(
     def _abort_mirrors(self) -> None:
         """Re-read what memory mirrors of the tables after a rollback."""
         self._graph_changes.clear()
+        self._rec_pending.clear()
         self.social_graph.reload(self.connection)
         self.reload_users()
         self.posts.clear()
@@ -305,10 +308,12 @@ class Platform(
         engagement, cached feeds) goes back to where the batch started. A batch inside a
         batch is a savepoint: it rolls back alone.
         """
+        self.write_rec()  # a batch that rolls back drops only its own
         before = self.state()
         try:
             with self.store.atomic():
                 yield
+                self.write_rec()
         except BaseException:
             self._abort_mirrors()
             self.restore(before)
@@ -338,6 +343,8 @@ class Platform(
         return self.social_graph.graph
 
     def close(self) -> None:
+        if self.connection.in_transaction:  # the store commits it
+            self.write_rec()
         self.store.close()
 
     def __enter__(self) -> "Platform":
