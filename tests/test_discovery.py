@@ -533,9 +533,9 @@ def test_refresh_keeps_max_rec_post_len_candidates_in_rec():
     p.close()
 
 
-def test_rec_rows_of_a_batch_are_written_when_it_ends_and_dropped_when_it_fails():
+def test_rows_held_while_holding_are_written_in_action_order_or_dropped_on_rollback():
     p = make_platform("reddit", max_rec_post_len=3)
-    for user in (3, 4, 5):
+    for user in (3, 4):
         p.sign_up(agent_id=user, user_name=f"u{user}", name=f"U{user}", bio="")
     for i in range(10):
         p.execute(1, "create_post", content=f"p{i}")
@@ -547,30 +547,30 @@ def test_rec_rows_of_a_batch_are_written_when_it_ends_and_dropped_when_it_fails(
         return sorted(r[0] for r in p.connection.execute(
             "SELECT post_id FROM rec WHERE user_id = ?", (user,)))
 
+    def trace() -> list[tuple[int, str]]:
+        return p.connection.execute("SELECT user_id, action FROM trace ORDER BY trace_id").fetchall()
+
+    refresh(2)  # not holding: written at once
+    assert len(rec(2)) == 3 and trace()[-1] == (2, "refresh")
+    before = trace()
+    p.holding = True  # as the engine does while it advances
     with p.batch():
         refresh(0)
+        p.execute(2, "create_post", content="held")
         refresh(0)  # the table keeps each user's latest buffer only
-        refresh(2)
-        assert rec(0) == rec(2) == []  # held until the batch commits
-    first = rec(0)
-    assert len(first) == 3 and len(rec(2)) == 3
+        assert rec(0) == [] and trace() == before  # held
+        p.write_held()
+    assert len(rec(0)) == 3
+    assert trace() == before + [(0, "refresh"), (2, "create_post"), (0, "refresh")]
     with pytest.raises(RuntimeError):
         with p.batch():
             refresh(3)
-            with pytest.raises(ValueError):
-                with p.batch():  # a nested batch rolls back alone
-                    refresh(4)
-                    raise ValueError
-            refresh(5)
             raise RuntimeError
-    assert rec(3) == rec(4) == rec(5) == [] and rec(0) == first
-    with p.batch():
-        refresh(3)
-        with pytest.raises(ValueError):
-            with p.batch():
-                refresh(4)
-                raise ValueError
-    assert len(rec(3)) == 3 and rec(4) == []
+    p.execute(4, "refresh")
+    p.write_held()
+    assert rec(3) == [] and len(rec(4)) == 3  # the rolled-back batch's rows were dropped
+    assert trace()[-1] == (4, "refresh") and (3, "refresh") not in trace()
+    p.holding = False
     p.close()
 
 

@@ -277,6 +277,7 @@ class Simulation:
         if not conn.in_transaction:
             conn.execute("BEGIN")
         self.platform.store.defer_indexes()  # built when the run ends (store.py)
+        self.platform.holding = True  # trace and rec rows go in at each commit
         try:
             while True:
                 nxt = env.peek()
@@ -306,12 +307,15 @@ class Simulation:
                 self.platform.store.build_deferred_indexes()
         except BaseException as exc:
             self._broken = True
+            self.platform.discard_held()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             # Other databases (e.g. an LLM cache) raise StorageErrors naming their file.
             if isinstance(exc, sqlite3.Error) and not isinstance(exc, StorageError):
                 raise self._storage_fault(exc) from exc
             raise
+        finally:
+            self.platform.holding = False
         self._wall += wallclock.perf_counter() - started
 
     def _storage_fault(self, exc: sqlite3.Error) -> StorageError:
@@ -334,7 +338,7 @@ class Simulation:
         # holds the records of calls that may still sort before theirs (usage.py).
         self.gateway.decide_queued()
         conn = self.platform.connection
-        self.platform.write_rec()
+        self.platform.write_held()
         self.llm.usage.write(conn, before=min(self.gateway.oldest, self.env.now))
         self._checkpoint(wallclock.perf_counter() - started)
         conn.execute("COMMIT")

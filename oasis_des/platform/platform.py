@@ -57,6 +57,10 @@ _READS = frozenset(
 )
 
 
+_INSERT_TRACE = ("INSERT INTO trace (user_id, created_at, action, info, sim_time) "
+                 "VALUES (?, ?, ?, ?, ?)")
+
+
 class Platform(
     PostActions, RatingActions, RelationActions, DiscoveryActions, GroupActions, MiscActions
 ):
@@ -97,7 +101,11 @@ class Platform(
         self._handlers = {kind: getattr(self, f"_act_{kind.value}") for kind in ActionType}
         self._graph_changes = []
         self._refresh_counts = {}
+        # While `holding`, trace rows and rec buffers wait for `write_held` (the engine's
+        # commits); otherwise every action writes its own.
+        self.holding = False
         self._rec_pending = {}  # rec buffers not yet written (discovery.py)
+        self._trace_pending: list[tuple[Any, ...]] = []  # trace rows not yet written
         self._interviews = self.connection.execute(
             "SELECT COALESCE(MAX(json_extract(info, '$.interview_id')), 0) FROM trace "
             "WHERE action = 'interview'"
@@ -216,7 +224,6 @@ class Platform(
             self._abort()
             raise
         if own_transaction:
-            self.write_rec()
             conn.execute("COMMIT")
         return result
 
@@ -229,13 +236,18 @@ class Platform(
     def _abort_mirrors(self) -> None:
         """Re-read what memory mirrors of the tables after a rollback."""
         self._graph_changes.clear()
-        self._rec_pending.clear()
+        self.discard_held()
         self.social_graph.reload(self.connection)
         self.reload_users()
         self.posts.clear()
         self.engagement.clear()
         self.views.clear()
         self.content_version += 1  # cached rankings may hold rolled-back posts
+
+    def discard_held(self) -> None:
+        """Forget the rows held back for `write_held` (their transaction rolled back)."""
+        self._rec_pending.clear()
+        self._trace_pending.clear()
 
     def state(self) -> dict[str, Any]:
         """What the platform remembers beyond its tables (for checkpoints): how often each
@@ -266,10 +278,22 @@ class Platform(
 
     def _trace(self, uid: int, kind: ActionType, info: dict[str, Any] | str) -> None:
         text = info if isinstance(info, str) else encode_info(info)
-        self.connection.execute(
-            "INSERT INTO trace (user_id, created_at, action, info, sim_time) VALUES (?, ?, ?, ?, ?)",
-            (uid, self._stamp(), _VALUES[kind], text, self.clock.now),
-        )
+        row = (uid, self._stamp(), _VALUES[kind], text, self.clock.now)
+        if self.holding:
+            self._trace_pending.append(row)
+        else:
+            self.connection.execute(_INSERT_TRACE, row)
+
+    def write_held(self) -> None:
+        """Write what actions held back while `holding`: trace rows in the order of the
+        actions (so they get the ids they would have had) and each refreshed user's latest
+        rec buffer. One statement per table instead of one or two per action (a stepped run
+        writes a trace row and a rec buffer for every activation); the engine calls it
+        before each commit, so `trace` and `rec` are complete at every checkpoint."""
+        held, self._trace_pending = self._trace_pending, []
+        if held:
+            self.connection.executemany(_INSERT_TRACE, held)
+        self.write_rec()
 
     def record_failure(self, agent_id: Any, action: Any, args: dict[str, Any], error: str) -> None:
         """Keep a failed attempt (one statement: atomic on its own, inside a batch or not)."""
@@ -308,12 +332,10 @@ class Platform(
         engagement, cached feeds) goes back to where the batch started. A batch inside a
         batch is a savepoint: it rolls back alone.
         """
-        self.write_rec()  # a batch that rolls back drops only its own
         before = self.state()
         try:
             with self.store.atomic():
                 yield
-                self.write_rec()
         except BaseException:
             self._abort_mirrors()
             self.restore(before)
@@ -343,8 +365,6 @@ class Platform(
         return self.social_graph.graph
 
     def close(self) -> None:
-        if self.connection.in_transaction:  # the store commits it
-            self.write_rec()
         self.store.close()
 
     def __enter__(self) -> "Platform":

@@ -31,6 +31,7 @@ class DiscoveryActions(PlatformState):
     seed: int
     _refresh_counts: dict[int, int]
     _rec_pending: dict[int, list[int]]
+    holding: bool
     views: PostViews
 
     def _shown(self, post_ids: list[int]) -> Outcome:
@@ -120,15 +121,15 @@ class DiscoveryActions(PlatformState):
             want *= 2
 
     def _store_rec(self, uid: int, post_ids: list[int]) -> None:
-        """Keep the OASIS `rec` table: this user's current candidate buffer, written with
-        the others of its transaction when it commits (`write_rec`)."""
+        """Keep the OASIS `rec` table: this user's current candidate buffer (held with the
+        others while the platform is `holding`, see `Platform.write_held`)."""
         self._rec_pending[uid] = post_ids
+        if not self.holding:
+            self.write_rec()
 
     def write_rec(self) -> None:
-        """Write the candidate buffers of the users who refreshed since the last call, in
-        user order: the table only ever holds each user's latest, so a batch writes it
-        once per user, in two statements (a ninth of a stepped run's statements were
-        these, one refresh at a time)."""
+        """Write the held candidate buffers, in user order: the table only ever holds each
+        user's latest, so a stretch of a run writes it once per user, in two statements."""
         pending, self._rec_pending = self._rec_pending, {}
         if not pending:
             return
