@@ -26,7 +26,7 @@ class EmbeddingRecommender(RankedRecommender):
         super().__init__(platform)
         self._index.track_engagement = True
 
-    def query(self, user_id: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def query(self, user_id: int, folded: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """The user's interest vector: profile and recent engagement, equally weighted."""
         index = self._index
         index.window_vectors()  # engaged posts need their vectors

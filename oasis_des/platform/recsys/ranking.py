@@ -137,6 +137,12 @@ class WindowRanker:
             self._rank_key = self._order_key
         return self._rank
 
+    def scans_coarse(self) -> bool:
+        """Whether the window is scanned with its coarse vectors (then queries are folded
+        too: a caller that keeps their folds can pass them)."""
+        full, coarse, _ = self._index.window_vectors()
+        return not _exact(full, coarse)
+
     def top(
         self, query: np.ndarray, k: int, now: float, excluded: np.ndarray,
         coarse_query: np.ndarray | None = None,
@@ -155,6 +161,7 @@ class WindowRanker:
         index = self._index
         full, coarse, lo = index.window_vectors()
         n = len(full)
+        exact = _exact(full, coarse)
         if n == 0 or k <= 0:
             return [[] for _ in excluded]
         weights = self._window_weights(index.now_tick(now), lo, lo + n - 1)
@@ -168,7 +175,6 @@ class WindowRanker:
         if len(self._position) < n:
             self._position = np.full(2 * n, -1, dtype=np.int64)
         rank, twins = self._ranks(), index.window_twins()
-        exact = coarse is full or n <= EXACT_ROWS
         scanned = full if exact else coarse
         distinct = None  # the queries score the whole window: each distinct vector once
         if twins is not None and len(queries) <= GATHER_USERS:
@@ -183,6 +189,11 @@ class WindowRanker:
                                      np.asarray(coarse_queries, dtype=np.float32), hidden,
                                      k + RESCORE, k, self._position, rank, twins, distinct)
         return [(r + lo).tolist() for r in _rerank(full, weights, queries, candidates.ids(), k)]
+
+
+def _exact(full: np.ndarray, coarse: np.ndarray) -> bool:
+    """Whether a window is ranked with its full vectors alone (see EXACT_ROWS)."""
+    return coarse is full or len(full) <= EXACT_ROWS
 
 
 def _rerank(
@@ -219,8 +230,8 @@ class RankedRecommender:
         self._prepared: dict[int, list[int]] = {}
         self._prepared_for: tuple[float, int, int, int] | None = None
 
-    def query(self, user_id: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """(the user's query vector, its fold if known)."""
+    def query(self, user_id: int, folded: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the user's query vector, its fold if `folded` and the recommender keeps it)."""
         raise NotImplementedError
 
     def excluded(self, user_id: int) -> np.ndarray:
@@ -236,7 +247,8 @@ class RankedRecommender:
         if not user_ids:
             return
         self._index.profiles.embed_many(user_ids)
-        queries = [self.query(u) for u in user_ids]
+        folded = self._ranker.scans_coarse()
+        queries = [self.query(u, folded) for u in user_ids]
         coarse = [c for _, c in queries]
         ranked = self._ranker.top_many(
             np.stack([q for q, _ in queries]), k, now, [self.excluded(u) for u in user_ids],
@@ -251,8 +263,7 @@ class RankedRecommender:
             ranked = self._prepared.pop(user_id, None)
             if ranked is not None:
                 return ranked
-        self._index.window_vectors()
-        query, coarse = self.query(user_id)
+        query, coarse = self.query(user_id, self._ranker.scans_coarse())
         return self._ranker.top(query, k, now, self.excluded(user_id), coarse)
 
 

@@ -24,9 +24,9 @@ class TwitterRecommender(RankedRecommender):
 
     popularity = True
 
-    def query(self, user_id: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def query(self, user_id: int, folded: bool) -> tuple[np.ndarray, np.ndarray | None]:
         profiles = self._index.profiles
-        return profiles.vector(user_id), profiles.coarse(user_id)
+        return profiles.vector(user_id), profiles.coarse(user_id) if folded else None
 
     def excluded(self, user_id: int) -> np.ndarray:
         index = self._index
