@@ -7,6 +7,7 @@ from conftest import make_platform
 from platform_helpers import failures, last_trace, trace_count
 
 from oasis_des import ActionType
+from oasis_des.platform import platform as platform_module
 
 DAY = 1440.0
 POST_KEYS_SCORE = [
@@ -533,7 +534,9 @@ def test_refresh_keeps_max_rec_post_len_candidates_in_rec():
     p.close()
 
 
-def test_rows_held_while_holding_are_written_in_action_order_or_dropped_on_rollback():
+def test_rows_held_while_holding_are_written_in_action_order_or_dropped_on_rollback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     p = make_platform("reddit", max_rec_post_len=3)
     for user in (3, 4):
         p.sign_up(agent_id=user, user_name=f"u{user}", name=f"U{user}", bio="")
@@ -570,6 +573,14 @@ def test_rows_held_while_holding_are_written_in_action_order_or_dropped_on_rollb
     p.write_held()
     assert rec(3) == [] and len(rec(4)) == 3  # the rolled-back batch's rows were dropped
     assert trace()[-1] == (4, "refresh") and (3, "refresh") not in trace()
+    monkeypatch.setattr(platform_module, "HELD_ROWS", 3)
+    before = trace()
+    for user in (0, 2, 4):
+        refresh(user)
+    refresh(3)  # past HELD_ROWS rows are written without waiting for write_held
+    assert trace() == before + [(0, "refresh"), (2, "refresh"), (4, "refresh")]
+    p.write_held()
+    assert trace()[-1] == (3, "refresh") and len(rec(3)) == 3
     p.holding = False
     p.close()
 

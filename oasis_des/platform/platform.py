@@ -57,6 +57,10 @@ _READS = frozenset(
 )
 
 
+# Trace rows held at most (see `write_held`): beyond this they go into the open transaction,
+# so memory stays bounded however long a commit stretch is (a day at 10^6 agents would
+# otherwise hold gigabytes of rendered feeds).
+HELD_ROWS = 4096
 _INSERT_TRACE = ("INSERT INTO trace (user_id, created_at, action, info, sim_time) "
                  "VALUES (?, ?, ?, ?, ?)")
 
@@ -281,6 +285,8 @@ class Platform(
         row = (uid, self._stamp(), _VALUES[kind], text, self.clock.now)
         if self.holding:
             self._trace_pending.append(row)
+            if len(self._trace_pending) >= HELD_ROWS:  # bounded memory, whatever the stretch
+                self.write_held()
         else:
             self.connection.execute(_INSERT_TRACE, row)
 
