@@ -11,7 +11,7 @@ from engine_helpers import config
 from oasis_des.agents.synthetic import generate_population
 from oasis_des.engine.simulation import Simulation
 from oasis_des.platform.platform import Platform
-from oasis_des.platform.recsys import ranking
+from oasis_des.platform.recsys import ranking, topk
 
 
 def brute_force(vectors, weights, query, hidden, keep, twins=None):
@@ -34,7 +34,7 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
     monkeypatch.setattr(ranking, "SCORE_BUDGET", 0)
     gather = 8 * (seed % 2)  # both ways of scoring: whole window (settled) or chunks
     # blocks merged by their entrants only, or whole
-    monkeypatch.setattr(ranking._Entrants, "DENSE_SHARE", (1.0, -1.0)[seed // 3])
+    monkeypatch.setattr(topk.Entrants, "DENSE_SHARE", (1.0, -1.0)[seed // 3])
     rng = np.random.default_rng(seed)
     n, dim, users = int(rng.integers(1, 900)), 8, 7
     vectors = rng.normal(size=(n, dim)).astype(np.float32)
@@ -112,10 +112,10 @@ def test_the_few_best_are_those_a_partition_keeps(seed: int, monkeypatch: pytest
     scores[scores < 0] = -1.0
     rows = rng.permutation(1000)[:n]  # rows in any order (ties go to the larger)
     for keep in range(1, 9):
-        few = ranking._best_of(scores, rows, keep)
-        monkeypatch.setattr(ranking, "FEW", 0)  # the partition
-        partitioned = ranking._best_of(scores, rows, keep)
-        monkeypatch.setattr(ranking, "FEW", 8)
+        few = topk.best_of(scores, rows, keep)
+        monkeypatch.setattr(topk, "FEW", 0)  # the partition
+        partitioned = topk.best_of(scores, rows, keep)
+        monkeypatch.setattr(topk, "FEW", 8)
         pick = sorted(zip(few[1].tolist(), few[0].tolist()))
         assert pick == sorted(zip(partitioned[1].tolist(), partitioned[0].tolist()))
         shown = [(s, r) for s, r in zip(scores.tolist(), rows.tolist()) if s >= 0]
@@ -131,9 +131,9 @@ def test_the_top_keys_of_a_wide_block_are_those_a_partition_keeps(
     keys = rng.choice(2**40, size=(users, width), replace=False).astype(np.uint64)
     keys[rng.random((users, width)) < 0.9] = 0  # mostly no post: some lines have < keep
     for keep in (1, 2, 5, 8):
-        wide = ranking._top_keys(keys.copy(), keep)  # maxima, one at a time
-        monkeypatch.setattr(ranking, "FEW", 0)
-        partitioned = ranking._top_keys(keys.copy(), keep)
-        monkeypatch.setattr(ranking, "FEW", 8)
+        wide = topk.top_keys(keys.copy(), keep)  # maxima, one at a time
+        monkeypatch.setattr(topk, "FEW", 0)
+        partitioned = topk.top_keys(keys.copy(), keep)
+        monkeypatch.setattr(topk, "FEW", 8)
         assert (wide == partitioned).all()
         assert (wide == np.sort(keys, axis=1)[:, -keep:]).all()

@@ -32,6 +32,7 @@ import numpy as np
 from oasis_des.platform.recsys.distinct import DistinctVectors
 from oasis_des.platform.recsys.embedders import fold
 from oasis_des.platform.recsys.index import FeedIndex
+from oasis_des.platform.recsys.topk import Best, best_of, pack
 from oasis_des.rng import KeyedStream
 
 if TYPE_CHECKING:
@@ -69,8 +70,6 @@ EXACT_ROWS = 16384
 # vectors (measured on templated posts: 94% of them in the exact top 5, 99.4% of its mean
 # score; with 64: 77%, 97%).
 RESCORE = 256
-# Up to this many best rows of a scored window are picked one at a time, not by a partition.
-FEW = 8
 
 
 def recency(age_ticks: np.ndarray | float) -> np.ndarray:
@@ -209,7 +208,7 @@ def _rerank(
         np.maximum(exact, 0.0, out=exact)
         exact += SIM_FLOOR
         exact *= weights[rows]
-        keys = np.where(block >= 0, _pack(exact, rows), np.uint64(0))
+        keys = np.where(block >= 0, pack(exact, rows), np.uint64(0))
         top = np.sort(np.partition(keys, keys.shape[1] - k, axis=1)[:, -k:], axis=1)[:, ::-1]
         out += [(t[t > 0] & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1 for t in top]
     return out
@@ -338,7 +337,7 @@ def _threshold_scan(
     vectors: np.ndarray, weights: np.ndarray, order: np.ndarray, queries: np.ndarray,
     hidden: list[np.ndarray], keep: int, k: int, position: np.ndarray, rank: np.ndarray,
     twins: np.ndarray | None, distinct: tuple[np.ndarray, np.ndarray] | None = None,
-) -> _Best:
+) -> Best:
     """Per query, the `keep` best rows by (score, row): ties go to newer rows.
 
     Rows are scored in `order` (decreasing weight), a chunk at a time for all queries
@@ -351,7 +350,7 @@ def _threshold_scan(
     score the whole window.
     """
     b, n = len(queries), len(order)
-    best = _Best(b, keep)
+    best = Best(b, keep)
     hidden_of = np.repeat(np.arange(b), [len(h) for h in hidden])
     hidden_rows = np.concatenate(hidden) if b else np.zeros(0, dtype=np.int64)
     active = np.arange(b)
@@ -390,7 +389,7 @@ def _threshold_scan(
 
 
 def _settle(
-    best: _Best, whole: np.ndarray, weights: np.ndarray, order: np.ndarray,
+    best: Best, whole: np.ndarray, weights: np.ndarray, order: np.ndarray,
     rank: np.ndarray, ends: list[int], k: int,
 ) -> None:
     """Fill `best` as the chunked scan would, for queries whose whole window is scored
@@ -398,7 +397,7 @@ def _settle(
     at each chunk end decided from them, since a row outside them scores no more than
     the least of them. A query that would stop keeps the best of the rows read so far."""
     for u in range(len(whole)):
-        rows, scores = _best_of(whole[u], np.arange(whole.shape[1]), best.keep)
+        rows, scores = best_of(whole[u], np.arange(whole.shape[1]), best.keep)
         for end in ends:
             bound = (1.0 + SIM_FLOOR) * MARGIN * float(weights[order[end]])
             inside = scores[rank[rows] < end]
@@ -407,140 +406,6 @@ def _settle(
             if len(inside) < k:
                 continue
             if np.partition(inside, len(inside) - k)[len(inside) - k] > bound:
-                rows, scores = _best_of(whole[u, order[:end]], order[:end], best.keep)
+                rows, scores = best_of(whole[u, order[:end]], order[:end], best.keep)
                 break
-        best.keys[u, best.keep - len(rows) :] = np.sort(_pack(scores, rows))
-
-
-def _best_of(scores: np.ndarray, rows: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `keep` best of `rows` (their `scores`; < 0: hidden) by (score, row): a float
-    partition, then the ties at the cut-off resolved to the newer rows. A few (a Twitter
-    user's 2 candidates) are picked one at a time instead (see `_few_best`)."""
-    if keep <= FEW:
-        return _few_best(scores, rows, keep)
-    if len(rows) > keep:
-        at = np.argpartition(scores, len(rows) - keep)[len(rows) - keep :]
-        cut = scores[at].min()
-        above = at[scores[at] > cut]
-        tied = np.sort(rows[scores == cut])[len(above) - keep :]
-        rows = np.concatenate([rows[above], tied])
-        scores = np.concatenate([scores[above], np.full(len(tied), cut, dtype=scores.dtype)])
-    shown = scores >= 0
-    return rows[shown], scores[shown]
-
-
-def _few_best(scores: np.ndarray, rows: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
-    """`_best_of` by taking the highest score `keep` times (ties: the newer row): two passes
-    over the scores each, which for a few beats a partition (12 us instead of 88 for the 2
-    best of 10,000)."""
-    left = scores.copy()
-    best_rows, best_scores = [], []
-    for _ in range(min(keep, len(left))):
-        at = int(left.argmax())
-        top = left[at]
-        if top < 0:  # only hidden rows remain
-            break
-        tied = np.flatnonzero(left == top)
-        if len(tied) > 1:
-            at = int(tied[np.argmax(rows[tied])])
-        best_rows.append(rows[at])
-        best_scores.append(top)
-        left[at] = -np.inf
-    return (np.asarray(best_rows, dtype=rows.dtype),
-            np.asarray(best_scores, dtype=scores.dtype))
-
-
-class _Best:
-    """The best `keep` (score, row) of each query so far, as packed keys (see `_pack`),
-    ascending per query; 0 stands for no post."""
-
-    def __init__(self, b: int, keep: int) -> None:
-        self.keep, self.keys = keep, np.zeros((b, keep), dtype=np.uint64)
-
-    def add(self, active: np.ndarray, s: np.ndarray, rows: np.ndarray) -> None:
-        """Take in the scores `s` (one line per active query; < 0: hidden) of `rows`."""
-        floor = _score(self.keys[active, 0])  # a score below the worst kept cannot enter
-        few = _Entrants.of(s, floor, rows)
-        if few is None:
-            keys = _pack(s, rows[None, :])
-            keys[s < floor[:, None]] = 0  # cannot enter (or hidden)
-        elif not len(few.users):
-            return
-        else:
-            active, keys = active[few.users], _pack(few.scores, few.rows)
-            keys[few.rows < 0] = 0
-        merged = np.concatenate([self.keys[active], keys], axis=1)
-        self.keys[active] = _top_keys(merged, self.keep)
-
-    def kth(self, active: np.ndarray, k: int) -> np.ndarray:
-        """The k-th best score of each active query (-1 while it has fewer than k)."""
-        keys = self.keys[active, self.keep - k]
-        return np.where(keys == 0, np.float32(-1.0), _score(keys))
-
-    def ids(self) -> np.ndarray:
-        """The rows kept, one line per query (-1: none), in no particular order."""
-        return (self.keys & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1
-
-    def rows(self) -> list[np.ndarray]:
-        """Each query's rows, best first."""
-        return [r[r >= 0][::-1] for r in self.ids()]
-
-
-def _top_keys(merged: np.ndarray, keep: int) -> np.ndarray:
-    """The `keep` largest keys of each line of `merged` (distinct, but for zeros), ascending.
-    A few of a wide block (a tick's first chunk, where every post enters) are taken as
-    maxima, one at a time: 127 us instead of a partition's 588 for 2 of 83 x 1,026."""
-    if keep > FEW or merged.shape[1] <= 8 * FEW:
-        top = np.partition(merged, merged.shape[1] - keep, axis=1)[:, -keep:]
-        return np.sort(top, axis=1)
-    top = np.empty((len(merged), keep), dtype=merged.dtype)
-    for j in range(keep - 1, -1, -1):
-        top[:, j] = largest = merged.max(axis=1)
-        merged[merged == largest[:, None]] = 0  # taken (0 stands for no post)
-    return top
-
-
-class _Entrants:
-    """The scores of a block that beat their query's worst kept score, packed left in one
-    short row per query that has any (padding: score -1, row -1).
-
-    After the first posts, few of a block's rows can enter the best `keep` (they come in
-    decreasing weight), so merging just these costs a fraction of merging the block.
-    """
-
-    # Beyond this share of entrants the block is merged whole (no gain, more memory).
-    DENSE_SHARE = 0.125
-
-    def __init__(self, users: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> None:
-        self.users, self.scores, self.rows = users, scores, rows
-
-    @classmethod
-    def of(cls, s: np.ndarray, floor: np.ndarray, rows: np.ndarray) -> _Entrants | None:
-        """Entrants of block `s` (one line per query, over `rows`): scores at or above
-        `floor` (per query; hidden posts score -1 and never enter); None when they are many."""
-        enter = s >= np.maximum(floor, 0.0)[:, None]
-        total = int(np.count_nonzero(enter))
-        if total > cls.DENSE_SHARE * s.size:
-            return None
-        who, col = np.divmod(np.flatnonzero(enter), s.shape[1])
-        count = np.bincount(who, minlength=len(s))
-        users = np.flatnonzero(count)
-        width = int(count.max()) if total else 0
-        line = np.cumsum(count > 0)[who] - 1
-        slot = np.arange(total) - (np.cumsum(count) - count)[who]
-        scores = np.full((len(users), width), -1.0, dtype=np.float32)
-        ids = np.full((len(users), width), -1, dtype=np.int64)
-        scores[line, slot] = s[who, col]
-        ids[line, slot] = rows[col]
-        return cls(users, scores, ids)
-
-
-def _pack(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Scores (float32, >= 0) and their rows as integers that sort like (score, row),
-    all > 0 (0 stands for no post)."""
-    high = scores.astype(np.float32).view(np.uint32).astype(np.uint64) << np.uint64(32)
-    return high | (rows.astype(np.uint64) + np.uint64(1))
-
-
-def _score(keys: np.ndarray) -> np.ndarray:
-    return (keys >> np.uint64(32)).astype(np.uint32).view(np.float32)
+        best.keys[u, best.keep - len(rows) :] = np.sort(pack(scores, rows))
