@@ -86,8 +86,10 @@ def assert_clean_error(code: int, err: str, *parts: str) -> None:
 @pytest.fixture
 def page_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Cap the pages of every database a Store opens (`limit["pages"]` more than it has):
-    SQLite then fails writes with SQLITE_FULL, as on a full disk."""
+    SQLite then fails writes with SQLITE_FULL, as on a full disk. New databases get 4 KiB
+    pages, so that a small run needs several."""
     limit = {"pages": 0, "at_connect": 0}
+    monkeypatch.setattr(store, "PAGE_SIZE", 4096)
     connect = store.Store._connect
 
     def limited(self: store.Store) -> sqlite3.Connection:
@@ -102,9 +104,10 @@ def page_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
 
 # -- a full disk --------------------------------------------------------------------------
 def test_disk_full_mid_run_keeps_the_last_checkpoint_and_resume_ends_as_uninterrupted(
-    tmp_path: Path, expected_digest: str
+    tmp_path: Path, expected_digest: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "full.db"
+    monkeypatch.setattr(store, "PAGE_SIZE", 4096)  # small pages: the run needs more than 3
     sim = build(db)
     conn = sim.platform.connection
     conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 3}")

@@ -38,8 +38,10 @@ def test_the_log_starts_over_every_few_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every third commit the writer copies the rest of the log itself, so the log file
-    never holds much more than three of the twelve stretches written (~2.5 MB each)."""
+    never holds much more than three of the twelve stretches written (~2.5 MB each, in
+    4 KiB pages so that a stretch's frames are about its rows)."""
     monkeypatch.setattr(store_module, "_WAL_MAX_STRETCHES", 3)
+    monkeypatch.setattr(store_module, "PAGE_SIZE", 4096)
     db = tmp_path / "run.db"
     store = Store(db)
     store.copy_wal_in_background()
@@ -130,3 +132,13 @@ def test_the_trace_index_is_built_when_the_run_ends_or_closes(tmp_path: Path) ->
     with sqlite3.connect(tmp_path / "whole.db") as conn:  # and queries by user use it
         plan = conn.execute("EXPLAIN QUERY PLAN SELECT info FROM trace WHERE user_id = 1")
         assert "trace_user_idx" in " ".join(str(r) for r in plan.fetchall())
+
+
+def test_new_databases_get_large_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    for path, size in ((tmp_path / "new.db", store_module.PAGE_SIZE), (old, 4096)):
+        store = Store(path)
+        assert store.connection.execute("PRAGMA page_size").fetchone() == (size,)
+        store.close()

@@ -21,9 +21,9 @@ BUSY_TIMEOUT_SECONDS = 5.0
 # SQLite's default: a commit that leaves this many pages in the log copies it to the file.
 _AUTOCHECKPOINT_PAGES = 1000
 # With the copier (wal.py), the writer copies the rest of the log after a commit, so that
-# it starts over, once it is longer than this (64 MiB of 4 KiB pages) or has this many
-# commits (the copier's count of frames lags behind when commits come fast).
-_WAL_MAX_FRAMES = 16384
+# it starts over, once it is longer than this many bytes or has this many commits (the
+# copier's count of frames lags behind when commits come fast).
+_WAL_MAX_BYTES = 64 << 20
 _WAL_MAX_STRETCHES = 8
 # Indexes a run drops while it writes and builds at its end (`defer_indexes`). Rows come
 # to `trace` in key order, but this index takes each at a random user's place, so every
@@ -31,6 +31,12 @@ _WAL_MAX_STRETCHES = 8
 # 30 minutes, took 1.28-1.39 s to write with it, 0.91-1.04 s without; built at the end,
 # 0.1 s. Nothing reads it during a run (an agent's memory is held in memory).
 RUN_DEFERRED_INDEXES = ("trace_user_idx",)
+# Pages of new databases. A run writes its trace a commit at a time, mostly rendered feeds
+# of 4-10 KB a row: with SQLite's 4 KiB pages each row spilled into overflow pages, and
+# each page is a frame of the log (two writes at commit, one copy to the file). With 64
+# KiB pages a day's commits at 10,000 agents took 1.14-1.22 s instead of 1.65; the 10^5
+# agent day ran no slower (16.9 s against 17.7).
+PAGE_SIZE = 65536
 
 
 class StorageError(sqlite3.OperationalError):
@@ -103,6 +109,8 @@ class Store:
         )
         try:
             conn.execute("PRAGMA foreign_keys = ON")
+            # Before the first table (a database keeps the page size it was made with).
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -187,6 +195,7 @@ class Store:
             return
         self._wal = WalCopier(self.path, BUSY_TIMEOUT_SECONDS)
         self._stretches = 0  # commits since the writer last copied the log itself
+        self._page_size = self.connection.execute("PRAGMA page_size").fetchone()[0]
         self.connection.execute("PRAGMA wal_autocheckpoint = 0")
 
     def committed(self) -> None:
@@ -198,7 +207,8 @@ class Store:
             self._stop_copier()
             return
         self._stretches += 1
-        if wal.frames > _WAL_MAX_FRAMES or self._stretches >= _WAL_MAX_STRETCHES:
+        long_log = wal.frames * self._page_size > _WAL_MAX_BYTES
+        if long_log or self._stretches >= _WAL_MAX_STRETCHES:
             wal.wait()  # then copy the rest now: the next write starts the log over
             self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             wal.frames, self._stretches = 0, 0
