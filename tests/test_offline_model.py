@@ -210,7 +210,7 @@ def test_batch_feed_lines_up_posts_and_their_first_comments() -> None:
         Observation(agent_id=4, time=0, activation=0, posts=()),
         Observation(agent_id=7, time=0, activation=0, posts=(
             post(3, 8, "election law", comments=comments(10, 2)),
-        )),
+        ), liked_comments=frozenset({11, 2}), disliked_comments=frozenset({10})),
     ]
     feed = _Feed(batch)
     assert feed.obs.tolist() == [0, 0, 2] and feed.position.tolist() == [0, 1, 0]
@@ -220,5 +220,8 @@ def test_batch_feed_lines_up_posts_and_their_first_comments() -> None:
     assert feed.c_obs.tolist() == [0, 0, 0, 2, 2]
     assert feed.c_author.tolist() == [21, 22, 23, 30, 31]
     assert feed.c_sigma.tolist() == [features(c["content"])[1] for c in feed.comments]
+    # each agent's own ratings: comment 2 is agent 7's like, but shown to agent 3
+    assert feed.c_done["like_comment"].tolist() == [False, False, False, False, True]
+    assert feed.c_done["dislike_comment"].tolist() == [False, False, False, True, False]
     empty = _Feed([Observation(agent_id=1, time=0, activation=0)])
     assert empty.topic.shape == (0, len(TOPIC_NAMES)) and len(empty.c_obs) == 0

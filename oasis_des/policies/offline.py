@@ -19,7 +19,7 @@ import numpy as np
 
 from oasis_des.agents.population import Population
 from oasis_des.policies.base import Decision, Observation
-from oasis_des.policies.features import N_TOPICS, TOPICS, TOPIC_NAMES, features
+from oasis_des.policies.features import N_TOPICS, TOPICS, TOPIC_NAMES, features, stance_of
 from oasis_des.policies.profile_keys import (
     Keys,
     ProfileError,
@@ -302,13 +302,14 @@ class _Feed:
         position: list[int] = []
         c_pair: list[int] = []
         topics, sigma, score, author, flags = [], [], [], [], []
-        c_flags: list[tuple[bool, bool]] = []  # whether the agent liked / disliked a comment
+        c_rated: list[tuple[int, bool, bool]] = []  # comments the agent liked / disliked
         for i, o in enumerate(batch):
             shown = o.posts
             obs += [i] * len(shown)
             position += range(len(shown))
             following, muted = o.following, o.muted
             liked, disliked, reposted = o.liked, o.disliked, o.reposted
+            rated_comments = o.liked_comments or o.disliked_comments  # most agents: none
             for post in shown:
                 topic, stance = features(post["content"])
                 topics.append(topic)
@@ -317,17 +318,16 @@ class _Feed:
                              else post.get("num_likes", 0) - post.get("num_dislikes", 0))
                 user, pid = post["user_id"], post["post_id"]
                 author.append(user)
-                flags.append((user in following, user in muted, pid in liked,
-                              pid in disliked, pid in reposted))
+                flags += (user in following, user in muted, pid in liked,
+                          pid in disliked, pid in reposted)
                 first = post.get("comments", ())[:3]
                 if first:
+                    if rated_comments:
+                        c_rated += [(len(comments) + j, c["comment_id"] in o.liked_comments,
+                                     c["comment_id"] in o.disliked_comments)
+                                    for j, c in enumerate(first)]
                     c_pair += [len(posts)] * len(first)
                     comments += first
-                    if o.liked_comments or o.disliked_comments:
-                        c_flags += [(c["comment_id"] in o.liked_comments,
-                                     c["comment_id"] in o.disliked_comments) for c in first]
-                    else:  # most agents have rated no comment
-                        c_flags += [(False, False)] * len(first)
                 posts.append(post)
         self.posts, self.comments = posts, comments
         self.obs = np.array(obs, dtype=np.int64)
@@ -343,9 +343,13 @@ class _Feed:
         self.done = {"like_post": marks[:, 2], "dislike_post": marks[:, 3], "repost": marks[:, 4]}
         self.c_pair = np.array(c_pair, dtype=np.int64)
         self.c_obs = self.obs[self.c_pair]
-        self.c_sigma = np.array([features(c["content"])[1] for c in comments], dtype=np.float64)
+        texts = [c["content"] for c in comments]
+        self.c_sigma = np.fromiter(map(stance_of, texts), dtype=np.float64, count=len(texts))
         self.c_author = np.array([c["user_id"] for c in comments], dtype=np.int64)
-        rated = np.array(c_flags, dtype=bool).reshape(len(comments), 2)
+        rated = np.zeros((len(comments), 2), dtype=bool)
+        if c_rated:
+            at, like, dislike = zip(*c_rated)
+            rated[list(at)] = np.array([like, dislike], dtype=bool).T
         self.c_done = {"like_comment": rated[:, 0], "dislike_comment": rated[:, 1]}
 
     def target(self, name: str, index: int) -> Any:
