@@ -11,7 +11,11 @@ from oasis_des.cli import main
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["run", *argv])
+    return capsys_main(capsys, "run", *argv)
+
+
+def capsys_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -64,6 +68,31 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, _, err = run_cli(capsys, str(cfg), "--out", str(tmp_path / "x.db"))
     assert code == 2 and "Unknown config key 'time.tik'. Did you mean 'time.tick'?" in err
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("group", [
+    '[[activation.groups]]\nagents = "0-4"\nrate = 2.0\n',
+    '[[policy.groups]]\nmodel = "offline"\nagents = "0-4"\n',
+    '[[llm.interviews]]\ntime = "5m"\nagents = "4"\nquestion = "Why?"\n',
+])
+def test_a_group_of_missing_agents_names_the_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], group: str
+) -> None:
+    """Agent ids are checked once the population is built; the error still names the file."""
+    cfg = tmp_path / "groups.toml"
+    cfg.write_text("[population]\nagents = 3\n" + group)
+    out = tmp_path / "g.db"
+    code, _, err = run_cli(capsys, str(cfg), "--duration", "10m", "--out", str(out))
+    section = group.split("]]")[0].strip("[")
+    assert code == 2 and err.strip().endswith(
+        f"{cfg}: {section}[0].agents: agent 4 does not exist (the population has 3 agents).")
+    assert not out.exists()
+    code, _, err = run_cli(capsys, str(cfg), "--agents", "5", "--duration", "10m",
+                           "--out", str(out), "--quiet")
+    assert "does not exist" not in err  # the same file, with a population that has agent 4
+    if section != "llm.interviews":  # an estimate does not read the interviews
+        code, _, err = capsys_main(capsys, "estimate", str(cfg))
+        assert code == 2 and f"{cfg}: {section}[0].agents: agent 4 does not exist" in err
 
 
 def test_personas_and_model_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,12 +36,19 @@ def parse_agents(spec: str, key: str) -> list[tuple[int, int]]:
     return out
 
 
+class UnknownAgentError(ValueError):
+    """A config names an agent the population does not have: found only once the
+    population is built (a persona file sets its size), so the command that read the
+    config adds the file's name."""
+
+
 def select(ranges: Sequence[tuple[int, int]], n: int, key: str) -> np.ndarray:
     """A boolean mask over n agents of the ids in `ranges` (which must exist)."""
     mask = np.zeros(n, dtype=bool)
     for first, last in ranges:
         if last >= n:
-            raise ValueError(f"{key}: agent {last} does not exist (the population has {n} agents).")
+            raise UnknownAgentError(
+                f"{key}: agent {last} does not exist (the population has {n} agents).")
         mask[first : last + 1] = True
     return mask
 

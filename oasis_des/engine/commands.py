@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
-from oasis_des.engine.config import Config, check_range, load_config, parse_duration
+from oasis_des.agents.selection import UnknownAgentError
+from oasis_des.engine.config import Config, ConfigError, check_range, load_config, parse_duration
 from oasis_des.engine.results import Progress, RunResult
 from oasis_des.engine.simulation import Simulation
 from oasis_des.llm.usage import LLMUsage
@@ -163,8 +166,22 @@ def llm_summary(u: LLMUsage) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def naming_the_config(args: argparse.Namespace) -> Iterator[None]:
+    """Agent ids of the config's groups are checked once the population is built (a
+    persona file sets its size): their errors name the config file too."""
+    try:
+        yield
+    except UnknownAgentError as exc:
+        if args.config is None:
+            raise
+        raise ConfigError(f"{args.config}: {exc}") from None
+
+
 def _run(args: argparse.Namespace) -> int:
-    return drive(Simulation(config_from_args(args)), quiet=args.quiet)
+    with naming_the_config(args):
+        sim = Simulation(config_from_args(args))
+    return drive(sim, quiet=args.quiet)
 
 
 def _resume(args: argparse.Namespace) -> int:

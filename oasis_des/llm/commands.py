@@ -42,10 +42,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    from oasis_des.engine.commands import config_from_args
+    from oasis_des.engine.commands import config_from_args, naming_the_config
     from oasis_des.llm.estimate import estimate, render
 
-    print(render(estimate(config_from_args(args))))
+    with naming_the_config(args):
+        print(render(estimate(config_from_args(args))))
     return 0
 
 
