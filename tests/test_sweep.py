@@ -73,6 +73,23 @@ def test_grid_checks_every_cell_before_running(tmp_path: Path) -> None:
                    overwrite=False)
 
 
+def test_a_config_file_is_judged_with_each_cells_values_in_place(tmp_path: Path) -> None:
+    """As `run` with its flags: a file value that every cell replaces is never checked alone,
+    the file's other keys stay (also inside a table), and errors name --set or the file."""
+    cfg = tmp_path / "base.toml"
+    cfg.write_text('seed = 7\n[population]\nagents = 12\n[time]\ntick = 0\nduration = "30m"\n'
+                   '[platform.settings]\ncomments_per_post = 5\n')
+    axes = [parse_set("time.tick=1,3"), parse_set("platform.settings.recommender=random")]
+    specs = build_grid(cfg, axes, "2", tmp_path / "a", overwrite=False)
+    assert [(s.config.time.tick, s.seed) for s in specs] == [(1.0, 7), (1.0, 8), (3.0, 7), (3.0, 8)]
+    assert specs[0].config.platform.settings == {"comments_per_post": 5, "recommender": "random"}
+    assert specs[0].config.population.agents == 12 and specs[0].config.time.duration == 30.0
+    with pytest.raises(ConfigError, match=r"^--set time.tick: time.tick = -1"):
+        build_grid(cfg, [parse_set("time.tick=1,-1")], [0], tmp_path / "b", overwrite=False)
+    with pytest.raises(ConfigError, match=rf"^{cfg}: time.tick = 0"):  # not replaced: the file's
+        build_grid(cfg, [parse_set("population.agents=5")], [0], tmp_path / "c", overwrite=False)
+
+
 def test_two_by_two_grid_in_parallel_processes(tmp_path: Path) -> None:
     axes = [parse_set("platform.kind=twitter,reddit"), parse_set("time.tick=1,3")]
     specs = build_grid(TINY, axes, [0], tmp_path, overwrite=False)

@@ -304,6 +304,20 @@ def parse_duration(value: Any, key: str = "time.duration") -> float:
     return number * {"m": 1.0, "min": 1.0, "h": 60.0, "d": 1440.0}[unit]
 
 
+def _merged(file: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The file's tables with the overrides' keys in place of theirs, at any depth (a
+    sweep's `platform.settings.recommender` replaces one entry of the file's settings)."""
+    out = dict(file)
+    for key, value in overrides.items():
+        have = out.get(key)
+        if isinstance(value, dict) and isinstance(have, dict):
+            out[key] = _merged(have, value)
+        elif not isinstance(value, dict) or have is None:
+            out[key] = value
+        # else: keys of a table the file gives as a plain value: left for the check to refuse
+    return out
+
+
 def load_config(
     path: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> Config:
@@ -333,15 +347,8 @@ def load_config(
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
-    for key, value in (overrides or {}).items():
-        section = raw.get(key)
-        if isinstance(value, dict) and isinstance(section, dict):
-            raw[key] = {**section, **value}
-        elif not isinstance(value, dict) or section is None:
-            raw[key] = value
-        # else: a flag replaces keys of a section the file gives as no table: refused below
     try:
-        return _build(Config, raw, "")
+        return _build(Config, _merged(raw, overrides or {}), "")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 

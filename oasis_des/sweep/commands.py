@@ -7,7 +7,7 @@ import os
 import sys
 
 from oasis_des.engine.config import load_config
-from oasis_des.sweep.grid import build_grid, parse_seeds, parse_set
+from oasis_des.sweep.grid import build_grid, parse_set
 from oasis_des.sweep.runner import SweepProgress, run_sweep, write_summary
 
 
@@ -39,12 +39,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _sweep(args: argparse.Namespace) -> int:
     if args.jobs < 1:  # before anything is printed or built
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}.")
-    config = load_config(args.config)
     axes = [parse_set(text) for text in args.sets]
-    seeds = parse_seeds(args.seeds, config.seed)
-    specs = build_grid(config, axes, seeds, args.out, overwrite=args.overwrite)
-    print(f"sweep            {len(specs)} runs ({len(specs) // len(seeds)} settings x "
-          f"{len(seeds)} seeds), {args.jobs} at once, backend {args.backend}", file=sys.stderr)
+    base = load_config() if args.config is None else args.config
+    specs = build_grid(base, axes, args.seeds, args.out, overwrite=args.overwrite)
+    seeds = len({s.seed for s in specs})
+    print(f"sweep            {len(specs)} runs ({len(specs) // seeds} settings x "
+          f"{seeds} seeds), {args.jobs} at once, backend {args.backend}", file=sys.stderr)
     try:
         table = run_sweep(
             specs, jobs=args.jobs, backend=args.backend, ray_address=args.ray_address,

@@ -14,9 +14,9 @@ import re
 import tomllib
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from oasis_des.engine.config import Config, ConfigError
+from oasis_des.engine.config import Config, ConfigError, load_config
 
 
 @dataclass(frozen=True)
@@ -90,20 +90,27 @@ def apply(config: Config, key: str, value: Any) -> Config:
 
 
 def build_grid(
-    config: Config, axes: list[Axis], seeds: list[int], out_dir: str | Path, *, overwrite: bool
+    base: Config | str | Path, axes: list[Axis], seeds: list[int] | str, out_dir: str | Path,
+    *, overwrite: bool,
 ) -> list[RunSpec]:
-    """Every combination of the axes' values, for every seed, with its own database path."""
+    """Every combination of the axes' values, for every seed, with its own database path.
+
+    `base` is a config, or a config file: then each cell is the file with the cell's values
+    in place of its own, checked as a whole (as `run` does with its flags), so a value of
+    the file that every cell replaces is never judged. `seeds` may be `--seeds` text, read
+    from the base's seed."""
     keys = [a.key for a in axes]
     if len(set(keys)) != len(keys):
         raise ConfigError("--set: a key is given twice; list all its values in one --set.")
+    cell_of = _cells(base, axes)
     short = _short_names(keys)
     runs_dir = Path(out_dir) / "runs"
     specs: list[RunSpec] = []
     for combo in itertools.product(*(a.values for a in axes)):
-        cell = config
-        for key, value in zip(keys, combo):
-            cell = apply(cell, key, value)
+        cell = cell_of(dict(zip(keys, combo)))
         _check_platform(cell)
+        if isinstance(seeds, str):
+            seeds = parse_seeds(seeds, cell.seed)
         label = "_".join(f"{s}={_slug(v)}" for s, v in zip(short, combo))
         for seed in seeds:
             name = f"{label}_seed={seed}" if label else f"seed={seed}"
@@ -123,6 +130,31 @@ def build_grid(
                 "--out or pass --overwrite."
             )
     return specs
+
+
+def _cells(base: Config | str | Path, axes: list[Axis]) -> Callable[[dict[str, Any]], Config]:
+    """How a cell's config is made from its swept values (see `build_grid`)."""
+    if isinstance(base, Config):
+        def applied(values: dict[str, Any]) -> Config:
+            cell = base
+            for key, value in values.items():
+                cell = apply(cell, key, value)
+            return cell
+        return applied
+    for axis in axes:  # each value alone first: its error names --set, not the file
+        for value in axis.values:
+            apply(Config(), axis.key, value)
+
+    def loaded(values: dict[str, Any]) -> Config:
+        sections: dict[str, Any] = {}
+        for key, value in values.items():
+            *path, last = key.split(".")
+            node = sections
+            for part in path:
+                node = node.setdefault(part, {})
+            node[last] = value
+        return load_config(base, sections)
+    return loaded
 
 
 def _override(config: Config, path: list[str], value: Any, key: str) -> Config:
