@@ -67,6 +67,20 @@ def test_estimate_predicts_llm_agents_tokens_and_cost(
     assert 300 < prompt_per_call < 3000 and float(fields[7]) > 0  # tokens and dollars
     code, out, _ = cli(capsys, "estimate", "--agents", "20", "--duration", "1h")
     assert code == 0 and "No agent of this run uses an LLM profile" in out
+    asked = '[[llm.interviews]]\ntime = "{}"\nagents = "{}"\nquestion = "How are you today?"\n'
+    with cfg.open("a") as f:  # asked of 5 agents at 1 h, and at 7 h: after the run's end
+        f.write(asked.format("1h", "0-4") + asked.format("7h", "0-9"))
+    code, out, _ = cli(capsys, "estimate", str(cfg))
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:-1]}
+    assert code == 0 and rows["llm"] == fields  # the decisions as before
+    interviews = rows["llm:interviews"]
+    assert interviews[1:4] == ["test-model", "5", "5"]  # agents, calls
+    assert 50 < float(interviews[4].replace(",", "")) < prompt_per_call  # no feed in its prompt
+    assert rows["total"][1] == "15"
+    with cfg.open("a") as f:
+        f.write(asked.format("2h", "9-12"))  # agents 10-12 decide offline: they cannot answer
+    code, _, err = cli(capsys, "estimate", str(cfg))
+    assert code == 2 and "Interview of agent 10 at minute 120: its policy" in err
 
 
 class Idle:

@@ -136,6 +136,17 @@ def test_unknown_policy_kind_is_refused(tmp_path: Path) -> None:
     assert find_profile("openai").name == "openai.toml"
 
 
+def test_an_llm_profile_without_its_kind_is_told_to_add_it(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('name = "mine"\nmodel = "m"\nbase_urls = ["http://127.0.0.1:9/v1"]\n')
+    with pytest.raises(ValueError, match=r"p.toml: unknown key 'model' for an offline profile "
+                                         r".*add kind = \"openai\" for an LLM profile"):
+        load_policy(str(path), small_population(3), kind="twitter", seed=0)
+    path.write_text('kind = "openai"\n' + path.read_text())
+    assert isinstance(load_policy(str(path), small_population(3), kind="twitter", seed=0),
+                      LLMPolicy)
+
+
 def test_cost_prices_cached_prompt_tokens_at_most_the_whole_prompt(tmp_path: Path) -> None:
     profile = parse(write(tmp_path, "price_input_per_mtok = 2.0\nprice_output_per_mtok = 8.0\n"
                                     "price_cached_input_per_mtok = 0.5\n"))

@@ -22,13 +22,14 @@ from oasis_des.agents.population import Population
 from oasis_des.engine import schedule
 from oasis_des.engine.config import Config
 from oasis_des.llm.cache import canonical
+from oasis_des.llm.interview import check_interviews, scheduled
 from oasis_des.llm.policy import LLMPolicy
 from oasis_des.llm.prompts import memory_line
 from oasis_des.llm.session import LLMSession
 from oasis_des.llm.tokens import approx_tokens
 from oasis_des.platform.settings import PlatformSettings
 from oasis_des.policies.base import Decision, Observation
-from oasis_des.policies.router import PolicyRouter
+from oasis_des.policies.router import PolicyRouter, policy_for
 
 SAMPLE_AGENTS = 20  # prompts built per profile
 TYPICAL_POST_CHARS = 200  # LLM-written posts; cut to the profile's post_chars
@@ -113,6 +114,7 @@ def estimate(config: Config, population: Population | None = None) -> list[Profi
         parts = [(p, np.flatnonzero(policy.assignment == i)) for i, p in enumerate(policy.policies)]
     else:
         parts = [(policy, np.arange(len(population)))]
+    check_interviews(config.llm.interviews, policy, len(population))  # as a run would
     activations = expected_activations(config, population)
     settings = PlatformSettings.for_kind(config.platform.kind, **config.platform.settings)
     out = []
@@ -131,7 +133,43 @@ def estimate(config: Config, population: Population | None = None) -> list[Profi
             price_input_per_mtok=prof.price_input_per_mtok,
             price_output_per_mtok=prof.price_output_per_mtok,
         ))
+    return out + _interviews(config, population, policy)
+
+
+def _interviews(
+    config: Config, population: Population, policy: LLMPolicy | PolicyRouter
+) -> list[ProfileEstimate]:
+    """The `[[llm.interviews]]` asked before the run's end: one call per agent and
+    question, a row per profile (`PROFILE:interviews`), prompts measured with a full
+    memory on up to SAMPLE_AGENTS of each question's agents."""
+    asked: dict[int, tuple[LLMPolicy, list[tuple[int, str]]]] = {}
+    for time, agent, question in scheduled(config.llm.interviews, len(population)):
+        if time < config.time.duration:
+            p = policy_for(policy, agent)
+            assert isinstance(p, LLMPolicy)  # check_interviews refused the others
+            asked.setdefault(id(p), (p, []))[1].append((agent, question))
+    out = []
+    for p, calls in asked.values():
+        sample = [calls[i] for i in
+                  np.linspace(0, len(calls) - 1, min(SAMPLE_AGENTS, len(calls))).astype(int)]
+        prof = p.profile
+        out.append(ProfileEstimate(
+            profile=f"{prof.name}:interviews", model=prof.model,
+            agents=len({agent for agent, _ in calls}), activations=float(len(calls)),
+            prompt_tokens_per_call=float(np.mean([_interview_tokens(p, *c) for c in sample])),
+            completion_tokens_per_call=float(min(TYPICAL_COMPLETION_TOKENS, prof.max_tokens)),
+            max_completion_tokens=prof.max_tokens,
+            price_input_per_mtok=prof.price_input_per_mtok,
+            price_output_per_mtok=prof.price_output_per_mtok,
+        ))
     return out
+
+
+def _interview_tokens(policy: LLMPolicy, agent: int, question: str) -> int:
+    """Prompt tokens of asking `agent` `question` with a full memory."""
+    _fill_memory(policy, Observation(agent_id=agent, time=0.0, activation=0))
+    messages = policy.prompts.interview_messages(agent, question, policy.memory.render(agent))
+    return approx_tokens(canonical(messages)) + policy.request_tokens
 
 
 def _prompt_tokens(
@@ -140,11 +178,16 @@ def _prompt_tokens(
     """Prompt tokens of `agent` in a run's steady state: a full feed and a full memory."""
     obs = Observation(agent_id=agent, time=0.0, activation=0,
                       posts=_typical_feed(agent, settings, policy, population))
-    last = Decision(action="create_post", args={"content": _text(TYPICAL_POST_CHARS, 0)})
-    for _ in range(policy.memory.activations):
-        policy.memory.remember(agent, memory_line(obs, last))
+    _fill_memory(policy, obs)
     messages = policy.prompts.decide_messages(obs, policy.memory.render(agent))
     return approx_tokens(canonical(messages)) + policy.request_tokens
+
+
+def _fill_memory(policy: LLMPolicy, obs: Observation) -> None:
+    """A full memory for the observing agent: a run's steady state, not its first minutes."""
+    last = Decision(action="create_post", args={"content": _text(TYPICAL_POST_CHARS, 0)})
+    for _ in range(policy.memory.activations):
+        policy.memory.remember(obs.agent_id, memory_line(obs, last))
 
 
 def _typical_feed(
@@ -177,18 +220,18 @@ def render(estimates: list[ProfileEstimate]) -> str:
     """The estimate as a table."""
     if not estimates:
         return "No agent of this run uses an LLM profile: no tokens, no cost."
-    head = (f"{'profile':<14}{'model':<24}{'agents':>8}{'activations':>13}{'prompt/call':>12}"
+    head = (f"{'profile':<22}{'model':<24}{'agents':>8}{'activations':>13}{'prompt/call':>12}"
             f"{'input tok':>14}{'output tok':>13}{'cost $':>11}{'max cost $':>12}")
     lines = [head]
     for e in estimates:
         lines.append(
-            f"{e.profile[:13]:<14}{e.model[:23]:<24}{e.agents:>8,}{e.activations:>13,.0f}"
+            f"{e.profile[:21]:<22}{e.model[:23]:<24}{e.agents:>8,}{e.activations:>13,.0f}"
             f"{e.prompt_tokens_per_call:>12,.0f}{e.prompt_tokens:>14,.0f}"
             f"{e.completion_tokens:>13,.0f}{e.cost_usd:>11,.2f}{e.max_cost_usd:>12,.2f}"
         )
     if len(estimates) > 1:
         lines.append(
-            f"{'total':<38}{sum(e.agents for e in estimates):>8,}"
+            f"{'total':<46}{sum(e.agents for e in estimates):>8,}"
             f"{sum(e.activations for e in estimates):>13,.0f}{'':>12}"
             f"{sum(e.prompt_tokens for e in estimates):>14,.0f}"
             f"{sum(e.completion_tokens for e in estimates):>13,.0f}"
@@ -197,6 +240,7 @@ def render(estimates: list[ProfileEstimate]) -> str:
         )
     lines.append(
         "Activations are expected values (an upper bound: busy agents skip activations); "
+        "a PROFILE:interviews row counts the interviews asked before the run's end; "
         f"prompts are measured on full feeds and memories (chars/4), answers as "
         f"{TYPICAL_COMPLETION_TOKENS} tokens (max cost: max_tokens)."
     )

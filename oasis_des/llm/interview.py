@@ -74,7 +74,7 @@ class Interviews:
 
     def schedule(self, items: Sequence[InterviewConfig]) -> None:
         """The `[[llm.interviews]]` of a config."""
-        for time, agent, question in _scheduled(items, len(self.sim.population)):
+        for time, agent, question in scheduled(items, len(self.sim.population)):
             self.ask(time, agent, question)
 
     def take(self, action: ScriptedAction) -> bool:
@@ -244,13 +244,14 @@ def _recall(conn: sqlite3.Connection, policy: LLMPolicy, agent: int) -> None:
 def check_interviews(items: Sequence[InterviewConfig], policy: Any, agents: int) -> None:
     """Refuse `[[llm.interviews]]` of agents that cannot answer, before a run's output
     exists (an existing file it would overwrite is still intact)."""
-    for time, agent, _ in _scheduled(items, agents):
+    for time, agent, _ in scheduled(items, agents):
         if not isinstance(policy_for(policy, agent), LLMPolicy):
             raise _cannot_answer(agent, time, policy)
 
 
-def _scheduled(items: Sequence[InterviewConfig], agents: int) -> Iterator[tuple[float, int, str]]:
-    """(time, agent, question) of each interview the config asks for."""
+def scheduled(items: Sequence[InterviewConfig], agents: int) -> Iterator[tuple[float, int, str]]:
+    """(time, agent, question) of each interview the config asks for (also those at or
+    after the run's end, which are never asked)."""
     for i, item in enumerate(items):
         key = f"llm.interviews[{i}].agents"
         for agent in select(parse_agents(item.agents, key), agents, key).nonzero()[0]:

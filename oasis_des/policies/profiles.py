@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from oasis_des.llm.session import LLMSession
 
 
+# Keys of LLM profiles that offline profiles never have.
+_LLM_ONLY = ("model", "base_urls", "api_key_env", "base_url")
+
 def find_profile(model: str) -> Path:
     """A profile path: `model` itself if it is a file, else `models/<model>.toml`."""
     given = Path(model)
@@ -48,6 +51,12 @@ def load_policy(
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML ({exc}).") from None
     policy_kind = raw.get("kind", "offline")
+    llm_keys = [key for key in _LLM_ONLY if key in raw]
+    if "kind" not in raw and llm_keys:  # an LLM profile that forgot its kind
+        raise ValueError(
+            f"{path}: unknown key '{llm_keys[0]}' for an offline profile (a profile without "
+            "`kind` is the offline model); add kind = \"openai\" for an LLM profile."
+        )
     if policy_kind == "offline":
         return OfflinePolicy(population, OfflineParams.from_toml(path), kind=kind, seed=seed)
     if policy_kind == "openai":
