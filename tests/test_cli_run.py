@@ -95,6 +95,21 @@ def test_a_group_of_missing_agents_names_the_config_file(
         assert code == 2 and f"{cfg}: {section}[0].agents: agent 4 does not exist" in err
 
 
+@pytest.mark.parametrize("text, error", [
+    ('[activation]\nmodel = "poisson"\n', "activation.model = 'poisson' needs time.mode"),
+    ('[[llm.interviews]]\ntime = "5m"\nagents = "1"\nquestion = "Why?"\n',
+     "Interview of agent 1 at minute 5: its policy (OfflinePolicy) cannot answer"),
+])
+def test_a_config_that_does_not_fit_the_run_names_its_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, error: str
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[population]\nagents = 3\n" + text)
+    code, _, err = run_cli(capsys, str(cfg), "--duration", "10m", "--out", str(tmp_path / "c.db"))
+    assert code == 2 and err.startswith(f"oasis-des: error: {cfg}: {error}")
+    assert not (tmp_path / "c.db").exists()
+
+
 def test_personas_and_model_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     personas = Path(__file__).parent / "data" / "user_data_36.json"
     if not personas.exists():

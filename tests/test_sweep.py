@@ -88,6 +88,24 @@ def test_a_config_file_is_judged_with_each_cells_values_in_place(tmp_path: Path)
         build_grid(cfg, [parse_set("time.tick=1,-1")], [0], tmp_path / "b", overwrite=False)
     with pytest.raises(ConfigError, match=rf"^{cfg}: time.tick = 0"):  # not replaced: the file's
         build_grid(cfg, [parse_set("population.agents=5")], [0], tmp_path / "c", overwrite=False)
+    # a value valid only with the file's (a late start and the file's 30 minutes, not the
+    # default day) is judged with the file's values
+    late = [parse_set('time.start_time="9999-12-31T20:00:00"'), parse_set("time.tick=1")]
+    cell = build_grid(cfg, late, [0], tmp_path / "d", overwrite=False)[0].config
+    assert cell.time.start_time == "9999-12-31T20:00:00" and cell.time.duration == 30.0
+    # a whole table replaces the file's; a table's entry is merged into it
+    whole = build_grid(cfg, [parse_set("platform.settings={show_score=true}"),
+                             parse_set("time.tick=1")], [0], tmp_path / "e", overwrite=False)
+    assert whole[0].config.platform.settings == {"show_score": True}
+    with pytest.raises(ConfigError, match="'platform' is a section; set one of its keys"):
+        build_grid(cfg, [parse_set("platform={kind='reddit'}")], [0], tmp_path / "f",
+                   overwrite=False)
+    with pytest.raises(ConfigError, match=r"^--set time.tik: Unknown config key 'time.tik'"):
+        build_grid(cfg, [parse_set("time.tik=1")], [0], tmp_path / "g", overwrite=False)
+    default = build_grid(None, [parse_set("time.duration=30m"),
+                                parse_set('time.start_time="9999-12-31T20:00:00"')], [0],
+                         tmp_path / "h", overwrite=False)  # the built-in scenario, as a whole
+    assert default[0].config.time.duration == 30.0
 
 
 def test_two_by_two_grid_in_parallel_processes(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from oasis_des.engine.config import ConfigConflict
 from oasis_des.rng import keyed_uniforms
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
@@ -36,10 +37,9 @@ def parse_agents(spec: str, key: str) -> list[tuple[int, int]]:
     return out
 
 
-class UnknownAgentError(ValueError):
-    """A config names an agent the population does not have: found only once the
-    population is built (a persona file sets its size), so the command that read the
-    config adds the file's name."""
+class UnknownAgentError(ConfigConflict):
+    """A config names an agent the population does not have (a persona file may set its
+    size)."""
 
 
 def select(ranges: Sequence[tuple[int, int]], n: int, key: str) -> np.ndarray:

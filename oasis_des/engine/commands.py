@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from oasis_des.agents.selection import UnknownAgentError
-from oasis_des.engine.config import Config, ConfigError, check_range, load_config, parse_duration
+from oasis_des.engine.config import (
+    Config, ConfigConflict, ConfigError, check_range, load_config, parse_duration,
+)
 from oasis_des.engine.results import Progress, RunResult
 from oasis_des.engine.simulation import Simulation
 from oasis_des.llm.usage import LLMUsage
@@ -168,11 +169,11 @@ def llm_summary(u: LLMUsage) -> str:
 
 @contextmanager
 def naming_the_config(args: argparse.Namespace) -> Iterator[None]:
-    """Agent ids of the config's groups are checked once the population is built (a
-    persona file sets its size): their errors name the config file too."""
+    """What is checked only once the run is built (e.g. agent ids of the config's groups,
+    against a population a persona file may size) names the config file too."""
     try:
         yield
-    except UnknownAgentError as exc:
+    except ConfigConflict as exc:
         if args.config is None:
             raise
         raise ConfigError(f"{args.config}: {exc}") from None

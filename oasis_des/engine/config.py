@@ -24,6 +24,12 @@ class ConfigError(ValueError):
     """A configuration value or key is invalid."""
 
 
+class ConfigConflict(ConfigError):
+    """A config that is valid as a file but does not fit what the run is built from (its
+    population, its policies): found only while the run is built, so the command that read
+    the config adds the file's name (`commands.naming_the_config`)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlatformConfig:
     kind: Literal["twitter", "reddit"] = "twitter"
@@ -310,26 +316,35 @@ def _merged(file: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     out = dict(file)
     for key, value in overrides.items():
         have = out.get(key)
-        if isinstance(value, dict) and isinstance(have, dict):
+        whole = isinstance(value, WholeTable)
+        if isinstance(value, dict) and isinstance(have, dict) and not whole:
             out[key] = _merged(have, value)
-        elif not isinstance(value, dict) or have is None:
+        elif not isinstance(value, dict) or have is None or whole:
             out[key] = value
         # else: keys of a table the file gives as a plain value: left for the check to refuse
     return out
 
 
+class WholeTable(dict):  # type: ignore[type-arg]
+    """An override that replaces a table of the file instead of merging into it (a sweep's
+    `--set server.per_action={refresh=0.5}`)."""
+
+
 def load_config(
-    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None,
+    *, overrides_first: bool = True,
 ) -> Config:
     """The config of a TOML file, or the built-in default scenario when `path` is None.
 
     `overrides` (sections of keys, as command-line flags give them) replace the file's keys
-    before the file is checked: a value of the file that a flag replaces is never judged,
-    alone or against the others (e.g. a start time that only a shorter duration allows).
-    The overrides are checked first on their own, so that an error in one is not blamed on
-    the file.
+    before the file is checked: a value of the file that an override replaces is never
+    judged, alone or against the others (e.g. a start time that only a shorter duration
+    allows). The overrides are first checked on their own against the defaults, so that an
+    error in one is not blamed on the file; `overrides_first=False` leaves that to the
+    caller (a sweep's values may be valid only with the file's).
     """
-    flags = Config().override(**overrides) if overrides else Config()  # their own errors
+    if path is None or overrides_first:
+        flags = Config().override(**overrides) if overrides else Config()  # their own errors
     if path is None:
         return flags
     path = Path(path)

@@ -16,7 +16,7 @@ from oasis_des import __version__
 from oasis_des.agents.population import Population
 from oasis_des.agents.selection import group_masks
 from oasis_des.engine import schedule
-from oasis_des.engine.config import Config
+from oasis_des.engine.config import Config, ConfigConflict
 from oasis_des.engine.scripted import ScriptedAction, read_script
 from oasis_des.llm.session import LLMSession
 from oasis_des.platform.actions import shorten
@@ -84,7 +84,7 @@ def activation_clock(
     output file exists."""
     cfg, seed = config.activation, config.seed
     if config.time.mode == "stepped" and cfg.model != "profile":
-        raise ValueError(
+        raise ConfigConflict(
             f"activation.model = {cfg.model!r} needs time.mode = 'continuous'; "
             "stepped mode activates by the activity profile."
         )

@@ -52,6 +52,7 @@ class ProfileEstimate:
     max_completion_tokens: int
     price_input_per_mtok: float
     price_output_per_mtok: float
+    interviews: bool = False  # calls are interviews (of agents counted in a decisions row)
 
     @property
     def prompt_tokens(self) -> float:
@@ -160,7 +161,7 @@ def _interviews(
             completion_tokens_per_call=float(min(TYPICAL_COMPLETION_TOKENS, prof.max_tokens)),
             max_completion_tokens=prof.max_tokens,
             price_input_per_mtok=prof.price_input_per_mtok,
-            price_output_per_mtok=prof.price_output_per_mtok,
+            price_output_per_mtok=prof.price_output_per_mtok, interviews=True,
         ))
     return out
 
@@ -231,7 +232,7 @@ def render(estimates: list[ProfileEstimate]) -> str:
         )
     if len(estimates) > 1:
         lines.append(
-            f"{'total':<46}{sum(e.agents for e in estimates):>8,}"
+            f"{'total':<46}{sum(e.agents for e in estimates if not e.interviews):>8,}"
             f"{sum(e.activations for e in estimates):>13,.0f}{'':>12}"
             f"{sum(e.prompt_tokens for e in estimates):>14,.0f}"
             f"{sum(e.completion_tokens for e in estimates):>13,.0f}"

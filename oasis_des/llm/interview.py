@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from oasis_des.engine.agenda import Kind
 from oasis_des.engine.checkpoint import existing_run_file
-from oasis_des.engine.config import Config, InterviewConfig
+from oasis_des.engine.config import Config, ConfigConflict, InterviewConfig
 from oasis_des.engine.scripted import ScriptedAction
 from oasis_des.llm.policy import Interview, LLMPolicy
 from oasis_des.llm.prompts import describe
@@ -259,7 +259,7 @@ def scheduled(items: Sequence[InterviewConfig], agents: int) -> Iterator[tuple[f
 
 
 def _cannot_answer(agent: int, time: float, policy: Any) -> ValueError:
-    return ValueError(
+    return ConfigConflict(
         f"Interview of agent {agent} at minute {time:g}: its policy "
         f"({type(policy_for(policy, agent)).__name__}) cannot answer questions; "
         "only agents with an LLM profile can."

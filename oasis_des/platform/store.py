@@ -18,7 +18,8 @@ from oasis_des.resources import data_dir
 
 # How long a write waits for another connection's lock before giving up.
 BUSY_TIMEOUT_SECONDS = 5.0
-# SQLite's default: a commit that leaves this many pages in the log copies it to the file.
+# SQLite's default: a commit that leaves this many pages in the log copies it to the file
+# (64 MiB of this project's pages; runs leave it to the copier instead, see wal.py).
 _AUTOCHECKPOINT_PAGES = 1000
 # With the copier (wal.py), the writer copies the rest of the log after a commit, so that
 # it starts over, once it is longer than this many bytes or has this many commits (the

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 
-from oasis_des.engine.config import load_config
 from oasis_des.sweep.grid import build_grid, parse_set
 from oasis_des.sweep.runner import SweepProgress, run_sweep, write_summary
 
@@ -40,8 +39,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.jobs < 1:  # before anything is printed or built
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}.")
     axes = [parse_set(text) for text in args.sets]
-    base = load_config() if args.config is None else args.config
-    specs = build_grid(base, axes, args.seeds, args.out, overwrite=args.overwrite)
+    specs = build_grid(args.config, axes, args.seeds, args.out, overwrite=args.overwrite)
     seeds = len({s.seed for s in specs})
     print(f"sweep            {len(specs)} runs ({len(specs) // seeds} settings x "
           f"{seeds} seeds), {args.jobs} at once, backend {args.backend}", file=sys.stderr)

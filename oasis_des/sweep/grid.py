@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from oasis_des.engine.config import Config, ConfigError, load_config
+from oasis_des.engine.config import Config, ConfigError, WholeTable, load_config
 
 
 @dataclass(frozen=True)
@@ -82,22 +82,22 @@ def apply(config: Config, key: str, value: Any) -> Config:
         node = getattr(node, part)
         path.append(part)
     else:
-        if is_dataclass(node):
-            first = fields(node)[0].name
-            raise ConfigError(f"--set {key}: '{key}' is a section; set one of its keys, e.g. {key}.{first}.")
+        _refuse_section(key)
         return _override(config, path, value, key)
     return _override(config, parts, value, key)
 
 
 def build_grid(
-    base: Config | str | Path, axes: list[Axis], seeds: list[int] | str, out_dir: str | Path,
+    base: Config | str | Path | None, axes: list[Axis], seeds: list[int] | str,
+    out_dir: str | Path,
     *, overwrite: bool,
 ) -> list[RunSpec]:
     """Every combination of the axes' values, for every seed, with its own database path.
 
-    `base` is a config, or a config file: then each cell is the file with the cell's values
-    in place of its own, checked as a whole (as `run` does with its flags), so a value of
-    the file that every cell replaces is never judged. `seeds` may be `--seeds` text, read
+    `base` is a config, or a config file (None: the built-in scenario): then each cell is
+    the file with the cell's values in place of its own, checked as a whole (as `run` does
+    with its flags), so a value of the file that every cell replaces is never judged; a
+    table given whole (`{...}`) replaces the file's. `seeds` may be `--seeds` text, read
     from the base's seed."""
     keys = [a.key for a in axes]
     if len(set(keys)) != len(keys):
@@ -132,7 +132,9 @@ def build_grid(
     return specs
 
 
-def _cells(base: Config | str | Path, axes: list[Axis]) -> Callable[[dict[str, Any]], Config]:
+def _cells(
+    base: Config | str | Path | None, axes: list[Axis]
+) -> Callable[[dict[str, Any]], Config]:
     """How a cell's config is made from its swept values (see `build_grid`)."""
     if isinstance(base, Config):
         def applied(values: dict[str, Any]) -> Config:
@@ -141,9 +143,8 @@ def _cells(base: Config | str | Path, axes: list[Axis]) -> Callable[[dict[str, A
                 cell = apply(cell, key, value)
             return cell
         return applied
-    for axis in axes:  # each value alone first: its error names --set, not the file
-        for value in axis.values:
-            apply(Config(), axis.key, value)
+    for axis in axes:
+        _refuse_section(axis.key)
 
     def loaded(values: dict[str, Any]) -> Config:
         sections: dict[str, Any] = {}
@@ -152,9 +153,26 @@ def _cells(base: Config | str | Path, axes: list[Axis]) -> Callable[[dict[str, A
             node = sections
             for part in path:
                 node = node.setdefault(part, {})
-            node[last] = value
-        return load_config(base, sections)
+            node[last] = WholeTable(value) if isinstance(value, dict) else value
+        try:
+            return load_config(base, sections, overrides_first=False)
+        except ConfigError:
+            for key, value in values.items():  # a value wrong on its own: its error names --set
+                apply(Config(), key, value)
+            raise  # else the file's (or the combination's): it names the file
     return loaded
+
+
+def _refuse_section(key: str) -> None:
+    """A --set key must name a value or a table, not a section of the config."""
+    node: Any = Config()
+    for part in key.split("."):
+        if not is_dataclass(node) or part not in {f.name for f in fields(node)}:
+            return  # a table's entry, or an unknown key (named when the cell is checked)
+        node = getattr(node, part)
+    if is_dataclass(node):
+        first = fields(node)[0].name
+        raise ConfigError(f"--set {key}: '{key}' is a section; set one of its keys, e.g. {key}.{first}.")
 
 
 def _override(config: Config, path: list[str], value: Any, key: str) -> Config:
