@@ -23,6 +23,8 @@ def test_parse_set_reads_toml_values_and_plain_words() -> None:
     assert parse_set("population.trace_sign_ups=true,false").values == (True, False)
     assert parse_set('policy.model="a,b",offline').values == ("a,b", "offline")
     assert parse_set("time.duration=90m,2h").values == ("90m", "2h")
+    dates = "time.start_time=2024-01-02T08:00:00,2024-01-02,08:00:00"
+    assert parse_set(dates).values == ("2024-01-02T08:00:00", "2024-01-02", "08:00:00")
     for bad, message in (("time.tick", "expected key=value"), ("seed=1,2", "--seeds"),
                          ("time.tick=1,,3", "empty value"), ("time.tick=1,1", "repeated")):
         with pytest.raises(ConfigError, match=message):

@@ -9,6 +9,7 @@ checked before any run starts, so a typo fails at once with the key and the allo
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
 import tomllib
@@ -196,11 +197,14 @@ def _check_platform(config: Config) -> None:
 
 
 def _value(text: str) -> Any:
+    """A TOML value, or the text itself: also for TOML dates and times, since the config
+    keeps them as text (`time.start_time=2024-01-02T08:00:00`)."""
     text = text.strip()
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    return text if isinstance(value, (datetime.date, datetime.time)) else value
 
 
 def _split(raw: str) -> list[str]:
