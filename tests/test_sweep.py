@@ -70,6 +70,10 @@ def test_grid_checks_every_cell_before_running(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Unknown recommender 'hot'"):
         build_grid(TINY, [parse_set("platform.settings.recommender=hot")], [0], tmp_path,
                    overwrite=False)
+    with pytest.raises(ConfigError, match=r"^sweep cell model=poisson: activation.model = "
+                                          r"'poisson' needs time.mode = 'continuous'"):
+        build_grid(TINY, [parse_set("activation.model=profile,poisson")], [0], tmp_path,
+                   overwrite=False)
     with pytest.raises(ConfigError, match="a key is given twice"):
         build_grid(TINY, [parse_set("time.tick=1"), parse_set("time.tick=3")], [0], tmp_path,
                    overwrite=False)

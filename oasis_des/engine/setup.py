@@ -77,17 +77,23 @@ def prepare_output(path: str, overwrite: bool, lock: Callable[[str], None]) -> s
     return str(out)
 
 
+def check_activation_mode(config: Config) -> None:
+    """Stepped mode activates by the activity profile; the other models need continuous time."""
+    model = config.activation.model
+    if config.time.mode == "stepped" and model != "profile":
+        raise ConfigConflict(
+            f"activation.model = {model!r} needs time.mode = 'continuous'; "
+            "stepped mode activates by the activity profile."
+        )
+
+
 def activation_clock(
     config: Config, profile: schedule.ActivityProfile, duration: float
 ) -> schedule.AgentClock | None:
     """Each agent's activation times (None: ticks or a file decide); checked before the
     output file exists."""
     cfg, seed = config.activation, config.seed
-    if config.time.mode == "stepped" and cfg.model != "profile":
-        raise ConfigConflict(
-            f"activation.model = {cfg.model!r} needs time.mode = 'continuous'; "
-            "stepped mode activates by the activity profile."
-        )
+    check_activation_mode(config)
     if config.time.mode == "stepped" or cfg.model == "csv":
         return None
     rates = profile.mean_rate()

@@ -109,10 +109,10 @@ def build_grid(
     specs: list[RunSpec] = []
     for combo in itertools.product(*(a.values for a in axes)):
         cell = cell_of(dict(zip(keys, combo)))
-        _check_platform(cell)
+        label = "_".join(f"{s}={_slug(v)}" for s, v in zip(short, combo))
+        _check_cell(cell, label)
         if isinstance(seeds, str):
             seeds = parse_seeds(seeds, cell.seed)
-        label = "_".join(f"{s}={_slug(v)}" for s, v in zip(short, combo))
         for seed in seeds:
             name = f"{label}_seed={seed}" if label else f"seed={seed}"
             db = runs_dir / f"{name}.db"
@@ -186,10 +186,16 @@ def _override(config: Config, path: list[str], value: Any, key: str) -> Config:
         raise ConfigError(f"--set {key}: {exc}") from None
 
 
-def _check_platform(config: Config) -> None:
-    """Platform settings (names, types, recommender) are checked by building a platform."""
+def _check_cell(config: Config, label: str) -> None:
+    """What a run checks of its config before it starts: the activation model against the
+    time mode, and the platform settings (names, types, recommender), by building one."""
+    from oasis_des.engine.setup import check_activation_mode
     from oasis_des.platform.platform import Platform
 
+    try:
+        check_activation_mode(config)
+    except ConfigError as exc:
+        raise ConfigError(f"sweep cell {label or 'of the config'}: {exc}") from None
     try:
         Platform(":memory:", config.platform.kind, **config.platform.settings).close()
     except (TypeError, ValueError) as exc:
