@@ -99,6 +99,9 @@ def test_a_config_file_is_judged_with_each_cells_values_in_place(tmp_path: Path)
     late = [parse_set('time.start_time="9999-12-31T20:00:00"'), parse_set("time.tick=1")]
     cell = build_grid(cfg, late, [0], tmp_path / "d", overwrite=False)[0].config
     assert cell.time.start_time == "9999-12-31T20:00:00" and cell.time.duration == 30.0
+    later = [parse_set('time.start_time="9999-12-31T23:50:00"'), parse_set("time.tick=1")]
+    with pytest.raises(ConfigError, match=rf"^{cfg}: .* plus time.duration = 30 minutes"):
+        build_grid(cfg, later, [0], tmp_path / "d2", overwrite=False)  # the combination's
     # a whole table replaces the file's; a table's entry is merged into it
     whole = build_grid(cfg, [parse_set("platform.settings={show_score=true}"),
                              parse_set("time.tick=1")], [0], tmp_path / "e", overwrite=False)

@@ -24,6 +24,11 @@ class ConfigError(ValueError):
     """A configuration value or key is invalid."""
 
 
+class ConfigCombination(ConfigError):
+    """Values each valid alone that are not valid together (a start time and a duration
+    that end after year 9999)."""
+
+
 class ConfigConflict(ConfigError):
     """A config that is valid as a file but does not fit what the run is built from (its
     population, its policies): found only while the run is built, so the command that read
@@ -87,14 +92,14 @@ class TimeConfig:
         try:
             datetime.fromisoformat(self.start_time) + timedelta(minutes=self.duration)
         except OverflowError:
-            raise ConfigError(
+            raise ConfigCombination(
                 f"time.start_time = {shorten(self.start_time)} plus time.duration = "
                 f"{self.duration:g} minutes is after {datetime.max:%Y-%m-%d %H:%M}; expected "
                 "a start_time at least the duration before the end of year 9999."
             ) from None
         ticks = self.duration / self.tick
         if self.mode == "stepped" and ticks > MAX_TICKS:
-            raise ConfigError(
+            raise ConfigCombination(
                 f"time.duration = {self.duration:g} minutes at time.tick = {self.tick:g} is "
                 f"{ticks:.3g} ticks; expected at most {MAX_TICKS:,} (a longer tick or a "
                 "shorter duration)."

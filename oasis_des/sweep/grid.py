@@ -17,7 +17,9 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from oasis_des.engine.config import Config, ConfigError, WholeTable, load_config
+from oasis_des.engine.config import (
+    Config, ConfigCombination, ConfigError, WholeTable, load_config,
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,10 @@ def _cells(
             return load_config(base, sections, overrides_first=False)
         except ConfigError:
             for key, value in values.items():  # a value wrong on its own: its error names --set
-                apply(Config(), key, value)
+                try:
+                    apply(Config(), key, value)
+                except ConfigCombination:
+                    pass  # wrong with the defaults' other values: not alone
             raise  # else the file's (or the combination's): it names the file
     return loaded
 
@@ -183,7 +188,7 @@ def _override(config: Config, path: list[str], value: Any, key: str) -> Config:
     try:
         return config.override(**{path[0]: nested})
     except ConfigError as exc:
-        raise ConfigError(f"--set {key}: {exc}") from None
+        raise type(exc)(f"--set {key}: {exc}") from None
 
 
 def _check_cell(config: Config, label: str) -> None:
