@@ -117,6 +117,20 @@ def test_a_config_file_is_judged_with_each_cells_values_in_place(tmp_path: Path)
     assert default[0].config.time.duration == 30.0
 
 
+def test_a_row_names_the_file_its_failure_comes_from_and_shows_tables_as_json(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "groups.toml"
+    cfg.write_text('[population]\nagents = 3\n[time]\nduration = "30m"\n'
+                   '[[policy.groups]]\nmodel = "offline"\nagents = "0-4"\n')
+    spec = build_grid(cfg, [parse_set("server.per_action={refresh=0.5,like_post=1}")], [0],
+                      tmp_path, overwrite=False)[0]
+    row = run_one(spec)
+    assert row["error"] == (f"UnknownAgentError: {cfg}: policy.groups[0].agents: agent 4 does "
+                            "not exist (the population has 3 agents).")
+    assert row["server.per_action"] == '{"like_post": 1, "refresh": 0.5}'
+
+
 def test_two_by_two_grid_in_parallel_processes(tmp_path: Path) -> None:
     axes = [parse_set("platform.kind=twitter,reddit"), parse_set("time.tick=1,3")]
     specs = build_grid(TINY, axes, [0], tmp_path, overwrite=False)

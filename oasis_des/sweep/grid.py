@@ -39,6 +39,7 @@ class RunSpec:
     params: dict[str, Any]
     seed: int
     config: Config
+    source: str | None = None  # the config file the cell was made from, if any
 
 
 def parse_set(text: str) -> Axis:
@@ -119,7 +120,8 @@ def build_grid(
             name = f"{label}_seed={seed}" if label else f"seed={seed}"
             db = runs_dir / f"{name}.db"
             final = cell.override(seed=seed, output={"path": str(db), "overwrite": overwrite})
-            specs.append(RunSpec(len(specs), name, dict(zip(keys, combo)), seed, final))
+            specs.append(RunSpec(len(specs), name, dict(zip(keys, combo)), seed, final,
+                                 None if base is None or isinstance(base, Config) else str(base)))
     if not overwrite:
         existing = [s.config.output.path for s in specs if Path(s.config.output.path).exists()]
         summary = Path(out_dir) / "summary.csv"  # another sweep's, written into this folder

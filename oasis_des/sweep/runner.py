@@ -8,6 +8,7 @@ raises, so one failed run is a row with an error, not a lost sweep.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sys
 import time as wallclock
@@ -18,6 +19,7 @@ from typing import Any, Literal, TextIO
 
 from oasis_des.analysis.summary import key_metrics
 from oasis_des.analysis.tables import Table
+from oasis_des.engine.config import ConfigConflict
 from oasis_des.sweep.grid import RunSpec
 
 Backend = Literal["local", "ray"]
@@ -28,7 +30,9 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     """Run one cell and measure its database; errors become the row's `error`."""
     from oasis_des.engine.simulation import Simulation
 
-    row: dict[str, Any] = {"index": spec.index, "run": spec.name, **spec.params, "seed": spec.seed}
+    params = {k: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+              for k, v in spec.params.items()}  # tables and lists as JSON in the CSV
+    row: dict[str, Any] = {"index": spec.index, "run": spec.name, **params, "seed": spec.seed}
     try:
         sim = Simulation(spec.config)
         try:
@@ -42,7 +46,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         row.update(key_metrics(result.db_path))
         row.update(db=result.db_path, error="")
     except Exception as exc:  # noqa: BLE001 - reported in the summary, the sweep goes on
-        row.update(db=spec.config.output.path, error=f"{type(exc).__name__}: {exc}")
+        blame = f"{spec.source}: " if isinstance(exc, ConfigConflict) and spec.source else ""
+        row.update(db=spec.config.output.path, error=f"{type(exc).__name__}: {blame}{exc}")
     return row
 
 
