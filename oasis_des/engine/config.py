@@ -315,6 +315,11 @@ def parse_duration(value: Any, key: str = "time.duration") -> float:
     return number * {"m": 1.0, "min": 1.0, "h": 60.0, "d": 1440.0}[unit]
 
 
+class WholeTable(dict):  # type: ignore[type-arg]
+    """An override that replaces a table of the file instead of merging into it (a sweep's
+    `--set server.per_action={refresh=0.5}`)."""
+
+
 def _merged(file: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """The file's tables with the overrides' keys in place of theirs, at any depth (a
     sweep's `platform.settings.recommender` replaces one entry of the file's settings)."""
@@ -330,11 +335,6 @@ def _merged(file: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class WholeTable(dict):  # type: ignore[type-arg]
-    """An override that replaces a table of the file instead of merging into it (a sweep's
-    `--set server.per_action={refresh=0.5}`)."""
-
-
 def load_config(
     path: str | Path | None = None, overrides: dict[str, Any] | None = None,
     *, overrides_first: bool = True,
@@ -348,10 +348,10 @@ def load_config(
     error in one is not blamed on the file; `overrides_first=False` leaves that to the
     caller (a sweep's values may be valid only with the file's).
     """
-    if path is None or overrides_first:
-        flags = Config().override(**overrides) if overrides else Config()  # their own errors
     if path is None:
-        return flags
+        return Config().override(**overrides) if overrides else Config()
+    if overrides and overrides_first:
+        Config().override(**overrides)  # their own errors, before the file is read
     path = Path(path)
     try:
         with open(path, "rb") as f:

@@ -13,9 +13,10 @@ import datetime
 import itertools
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from oasis_des.engine.config import (
     Config, ConfigCombination, ConfigError, WholeTable, load_config,
@@ -93,8 +94,7 @@ def apply(config: Config, key: str, value: Any) -> Config:
 
 def build_grid(
     base: Config | str | Path | None, axes: list[Axis], seeds: list[int] | str,
-    out_dir: str | Path,
-    *, overwrite: bool,
+    out_dir: str | Path, *, overwrite: bool,
 ) -> list[RunSpec]:
     """Every combination of the axes' values, for every seed, with its own database path.
 
