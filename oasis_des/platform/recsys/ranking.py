@@ -24,6 +24,7 @@ with others, in chunks or settled at once from the whole window's scores.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -91,10 +92,9 @@ class WindowRanker:
         self._lo = 1  # post id of weights[0]
         self._order_key: tuple[object, int, int] | None = None
         self._sorted = np.zeros(0, dtype=np.int64)
-        self._position = np.zeros(0, dtype=np.int64)  # scratch for _threshold_scan, all -1
         self._rank_key: tuple[object, int, int] | None = None
         self._rank = np.zeros(0, dtype=np.int64)
-        self._distinct = (DistinctVectors(), DistinctVectors())  # of the coarse, full vectors
+        self._scratch = ScanScratch()
 
     def _window_weights(self, now_tick: float, lo: int, last: int) -> np.ndarray:
         """recency x popularity of posts lo..last (extended as posts arrive)."""
@@ -157,37 +157,98 @@ class WindowRanker:
     ) -> list[list[int]]:
         """`top` for each row of `queries`, with its own `excluded` posts: the same
         posts as one at a time (up to float rounding), for a fraction of the cost."""
+        window = self.window(now)
+        if window is None or k <= 0:
+            return [[] for _ in excluded]
+        keys = rank_window(window, queries, coarse_queries, self.hidden_rows(window, excluded),
+                           k, self._scratch)
+        return [post_ids(line, window.lo).tolist() for line in keys]
+
+    def window(self, now: float) -> Window | None:
+        """The candidate window as a scan at `now` reads it (None: no posts)."""
         index = self._index
         full, coarse, lo = index.window_vectors()
         n = len(full)
-        exact = _exact(full, coarse)
-        if n == 0 or k <= 0:
-            return [[] for _ in excluded]
+        if n == 0:
+            return None
         weights = self._window_weights(index.now_tick(now), lo, lo + n - 1)
-        order = self._order(lo, n)
+        return Window(full, coarse, weights, self._order(lo, n), self._ranks(),
+                      index.window_twins(), lo, index.epoch)
+
+    def hidden_rows(self, window: Window, excluded: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Each query's excluded posts (and the ids with no post) as rows of `window`."""
+        lo, n = window.lo, len(window.full)
         hidden = [np.asarray(e, dtype=np.int64) for e in excluded]
-        if index.missing:
-            gaps = np.asarray(index.missing, dtype=np.int64)
+        if self._index.missing:
+            gaps = np.asarray(self._index.missing, dtype=np.int64)
             hidden = [np.concatenate([e, gaps]) for e in hidden]
-        hidden = [e[(e >= lo) & (e < lo + n)] - lo for e in hidden]
-        queries = np.asarray(queries, dtype=np.float32)
+        return [e[(e >= lo) & (e < lo + n)] - lo for e in hidden]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A candidate window as a scan reads it: its vectors (full, and coarse: the same
+    array when the embedder is small), each row's weight, the scan order (`_order`) and
+    each row's place in it, each row's twin (None: every row its own; see `_interest`),
+    and the post id of row 0 in the feed index's epoch."""
+
+    full: np.ndarray
+    coarse: np.ndarray
+    weights: np.ndarray
+    order: np.ndarray
+    rank: np.ndarray
+    twins: np.ndarray | None
+    lo: int
+    epoch: int
+
+
+class ScanScratch:
+    """What scans reuse from one call to the next: the scratch positions of
+    `_threshold_scan` and the window's distinct vectors (coarse, full)."""
+
+    def __init__(self) -> None:
+        self._position = np.zeros(0, dtype=np.int64)
+        self._distinct = (DistinctVectors(), DistinctVectors())
+
+    def position(self, n: int) -> np.ndarray:
         if len(self._position) < n:
             self._position = np.full(2 * n, -1, dtype=np.int64)
-        rank, twins = self._ranks(), index.window_twins()
-        scanned = full if exact else coarse
-        distinct = None  # the queries score the whole window: each distinct vector once
-        if twins is not None and len(queries) <= GATHER_USERS:
-            distinct = self._distinct[exact].of(scanned, twins, (lo, index.epoch))
-        if exact:
-            best = _threshold_scan(full, weights, order, queries, hidden, k, k,
-                                   self._position, rank, twins, distinct)
-            return [(r + lo).tolist() for r in best.rows()]
-        if coarse_queries is None:
-            coarse_queries = fold(queries)
-        candidates = _threshold_scan(coarse, weights, order,
-                                     np.asarray(coarse_queries, dtype=np.float32), hidden,
-                                     k + RESCORE, k, self._position, rank, twins, distinct)
-        return [(r + lo).tolist() for r in _rerank(full, weights, queries, candidates.ids(), k)]
+        return self._position
+
+    def distinct(self, window: Window, exact: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        if window.twins is None:
+            return None
+        scanned = window.full if exact else window.coarse
+        return self._distinct[exact].of(scanned, window.twins, (window.lo, window.epoch))
+
+
+def rank_window(
+    window: Window, queries: np.ndarray, coarse_queries: np.ndarray | None,
+    hidden: list[np.ndarray], k: int, scratch: ScanScratch,
+) -> np.ndarray:
+    """Each query's k best rows of `window`, never its `hidden` rows, as packed keys
+    (score, row + 1; see topk.pack), ascending, 0 where there are fewer."""
+    full, coarse = window.full, window.coarse
+    exact = _exact(full, coarse)
+    queries = np.asarray(queries, dtype=np.float32)
+    position = scratch.position(len(full))
+    # The queries score the whole window: each distinct vector once.
+    distinct = scratch.distinct(window, exact) if len(queries) <= GATHER_USERS else None
+    if exact:
+        return _threshold_scan(full, window.weights, window.order, queries, hidden, k, k,
+                               position, window.rank, window.twins, distinct).keys
+    if coarse_queries is None:
+        coarse_queries = fold(queries)
+    candidates = _threshold_scan(coarse, window.weights, window.order,
+                                 np.asarray(coarse_queries, dtype=np.float32), hidden,
+                                 k + RESCORE, k, position, window.rank, window.twins, distinct)
+    return _rerank(full, window.weights, queries, candidates.ids(), k)
+
+
+def post_ids(keys: np.ndarray, first: int) -> np.ndarray:
+    """The post ids of a line of packed keys (ascending, 0: none), best first, where row
+    0 is post `first`."""
+    return (keys[keys > 0] & np.uint64(0xFFFFFFFF)).astype(np.int64)[::-1] + (first - 1)
 
 
 def _exact(full: np.ndarray, coarse: np.ndarray) -> bool:
@@ -197,9 +258,10 @@ def _exact(full: np.ndarray, coarse: np.ndarray) -> bool:
 
 def _rerank(
     vectors: np.ndarray, weights: np.ndarray, queries: np.ndarray, ids: np.ndarray, k: int
-) -> list[np.ndarray]:
-    """Each query's k best of its candidate rows `ids` (-1: none) by the exact score, best
-    first, ties to newer rows; RERANK_USERS queries at a time (memory: their vectors)."""
+) -> np.ndarray:
+    """Each query's k best of its candidate rows `ids` (-1: none) by the exact score, as
+    packed keys (ascending, 0: none); RERANK_USERS queries at a time (memory: their
+    vectors)."""
     out = []
     for u in range(0, len(queries), RERANK_USERS):
         block = ids[u : u + RERANK_USERS]
@@ -209,9 +271,8 @@ def _rerank(
         exact += SIM_FLOOR
         exact *= weights[rows]
         keys = np.where(block >= 0, pack(exact, rows), np.uint64(0))
-        top = np.sort(np.partition(keys, keys.shape[1] - k, axis=1)[:, -k:], axis=1)[:, ::-1]
-        out += [(t[t > 0] & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1 for t in top]
-    return out
+        out.append(np.sort(np.partition(keys, keys.shape[1] - k, axis=1)[:, -k:], axis=1))
+    return np.concatenate(out)
 
 
 class RankedRecommender:

@@ -83,10 +83,6 @@ class Best:
         """The rows kept, one line per query (-1: none), in no particular order."""
         return (self.keys & np.uint64(0xFFFFFFFF)).astype(np.int64) - 1
 
-    def rows(self) -> list[np.ndarray]:
-        """Each query's rows, best first."""
-        return [r[r >= 0][::-1] for r in self.ids()]
-
 
 def top_keys(merged: np.ndarray, keep: int) -> np.ndarray:
     """The `keep` largest keys of each line of `merged` (distinct, but for zeros), ascending.
