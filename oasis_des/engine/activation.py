@@ -108,9 +108,12 @@ class Activations:
         if server.per_action.get(REFRESH, server.service_minutes) <= 0:
             sim.platform.now = sim.env.now  # their refreshes come first, all at once
             sim.platform.prepare_refreshes([a for a in agents if a not in self.busy])
+        following = (step + 1) * sim.config.time.tick
+        if following < sim.duration:
+            if server.per_action.get(REFRESH, server.service_minutes) <= 0:
+                sim.platform.rank_ahead(self._ticks.activated(step + 1).tolist(), following)
         for agent in agents:
             self.activate(agent)
-        following = (step + 1) * sim.config.time.tick
         if following < sim.duration:
             sim.agenda.at(following, "tick", step + 1)
 

@@ -38,6 +38,7 @@ from oasis_des.platform.handlers.relations import RelationActions
 from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.recsys import make_recommender
 from oasis_des.platform.recsys.index import FeedIndex
+from oasis_des.platform.recsys.ranking import RankedRecommender
 from oasis_des.platform.render import PostViews, encode_info
 from oasis_des.platform.settings import PlatformSettings
 from oasis_des.platform.state import ActionFailed, Outcome
@@ -139,6 +140,15 @@ class Platform(
             agent_ids = [a for a in agent_ids
                          if index.cached_feed(a, now, s.feed_cache_minutes) is None]
         prepare([a for a in agent_ids if a in self._users], now, s.max_rec_post_len)
+
+    def rank_ahead(self, agent_ids: Sequence[int], at: float) -> None:
+        """Agents who will refresh at simulated time `at` (the next stepped tick): lets a
+        recommender with a `rank_ahead` method begin ranking their feeds now, while the
+        agents of this tick act (on a second core); `prepare_refreshes` completes them."""
+        rank_ahead = getattr(self.recommender, "rank_ahead", None)
+        if rank_ahead is not None:
+            rank_ahead([a for a in agent_ids if a in self._users], at,
+                       self.settings.max_rec_post_len)
 
     # -- accounts and products --------------------------------------------------------
     def sign_up(self, agent_id: int, user_name: str, name: str, bio: str) -> dict[str, Any]:
@@ -262,6 +272,7 @@ class Platform(
             "refresh_users": np.fromiter(counts.keys(), dtype=np.int64, count=n),
             "refresh_counts": np.fromiter(counts.values(), dtype=np.int64, count=n),
             "feed_index": self.feed_index.state(),
+            "recommender": self._ranked.state() if self._ranked is not None else None,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -269,6 +280,8 @@ class Platform(
             zip(state["refresh_users"].tolist(), state["refresh_counts"].tolist())
         )
         self.feed_index.restore(state["feed_index"])
+        if self._ranked is not None:
+            self._ranked.restore(state.get("recommender"))
 
     @property
     def user_count(self) -> int:
@@ -370,8 +383,19 @@ class Platform(
         """The follow graph (vertex = user id, edge u -> v: u follows v)."""
         return self.social_graph.graph
 
+    @property
+    def _ranked(self) -> RankedRecommender | None:
+        """The recommender, if it is a ranked one (its state is checkpointed, and it may
+        have a peer process to close)."""
+        rec = self.recommender
+        return rec if isinstance(rec, RankedRecommender) else None
+
     def close(self) -> None:
-        self.store.close()
+        try:
+            if self._ranked is not None:
+                self._ranked.close()
+        finally:
+            self.store.close()
 
     def __enter__(self) -> "Platform":
         return self

@@ -95,6 +95,10 @@ class FeedIndex:
         self._in_network: dict[int, np.ndarray] = {}
         self._in_network_at = -1  # the last_post they were read at
         self._feeds: dict[int, tuple[float, list[int]]] = {}
+        # Users whose follows or mutes changed, and authors whose popularity changed, since
+        # a ranking ahead began (ahead.py reads and clears them).
+        self.changed_relations: set[int] = set()
+        self.changed_fans: set[int] = set()
 
     @property
     def window_start(self) -> int:
@@ -216,6 +220,7 @@ class FeedIndex:
     def follow_changed(self, follower: int, followee: int, delta: int) -> None:
         """`follower` followed (+1) or unfollowed (-1) `followee`."""
         self._in_network.pop(follower, None)
+        self.changed_relations.add(follower)
         held = self._relations.get(follower)
         if held is not None:
             if delta > 0:
@@ -230,6 +235,7 @@ class FeedIndex:
         if value != self.fan[followee]:
             self.fan[followee] = value
             self.fan_version += 1
+            self.changed_fans.add(followee)
 
     def _engage(self, uid: int, pid: int) -> None:
         recent = self._engaged.setdefault(uid, [])
@@ -287,6 +293,7 @@ class FeedIndex:
     def mute_changed(self, muter: int, mutee: int, delta: int) -> None:
         """`muter` muted (+1) or unmuted (-1) `mutee`."""
         self._in_network.pop(muter, None)
+        self.changed_relations.add(muter)
         held = self._relations.get(muter)
         if held is not None:
             if delta > 0:

@@ -24,9 +24,9 @@ with others, in chunks or settled at once from the whole window's scores.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -38,6 +38,7 @@ from oasis_des.rng import KeyedStream
 
 if TYPE_CHECKING:
     from oasis_des.platform.platform import Platform
+    from oasis_des.platform.recsys.ahead import RankAhead
 
 SIM_FLOOR = 1e-3
 # OASIS's recency factor ln((271.8 - age) / 100): 1 for a new post, 0 at 171.8 ticks,
@@ -91,10 +92,8 @@ class WindowRanker:
         self._weights = np.zeros(0, dtype=np.float32)
         self._lo = 1  # post id of weights[0]
         self._order_key: tuple[object, int, int] | None = None
-        self._sorted = np.zeros(0, dtype=np.int64)
-        self._rank_key: tuple[object, int, int] | None = None
-        self._rank = np.zeros(0, dtype=np.int64)
-        self._scratch = ScanScratch()
+        self._order = scan_order(self._weights)
+        self.scratch = ScanScratch()
 
     def _window_weights(self, now_tick: float, lo: int, last: int) -> np.ndarray:
         """recency x popularity of posts lo..last (extended as posts arrive)."""
@@ -116,25 +115,13 @@ class WindowRanker:
             self._weights = np.concatenate([self._weights, w.astype(np.float32)])
         return self._weights[lo - self._lo : last - self._lo + 1]
 
-    def _order(self, lo: int, n: int) -> np.ndarray:
-        """Window rows in chunks of decreasing weight, as the scan reads them (each chunk's
-        first row is the heaviest of it and of all later chunks), once per weights: a
-        partition, not a sort."""
+    def _scan_order(self, lo: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """`scan_order` of the window's weights, once per weights."""
         key = (self._key, lo, n)
         if key != self._order_key:
-            weights = self._weights[lo - self._lo : lo - self._lo + n]
-            self._order_key, self._sorted = key, np.argpartition(-weights, _chunk_starts(n))
-        return self._sorted
-
-    def _ranks(self) -> np.ndarray:
-        """Each window row's place in the scan order (of the last `_order`), once per
-        order like it."""
-        if self._rank_key != self._order_key:
-            n = len(self._sorted)
-            self._rank = np.empty(n, dtype=np.int64)
-            self._rank[self._sorted] = np.arange(n)
-            self._rank_key = self._order_key
-        return self._rank
+            self._order_key = key
+            self._order = scan_order(self._weights[lo - self._lo : lo - self._lo + n])
+        return self._order
 
     def scans_coarse(self) -> bool:
         """Whether the window is scanned with its coarse vectors (then queries are folded
@@ -161,19 +148,27 @@ class WindowRanker:
         if window is None or k <= 0:
             return [[] for _ in excluded]
         keys = rank_window(window, queries, coarse_queries, self.hidden_rows(window, excluded),
-                           k, self._scratch)
+                           k, self.scratch)
         return [post_ids(line, window.lo).tolist() for line in keys]
 
     def window(self, now: float) -> Window | None:
         """The candidate window as a scan at `now` reads it (None: no posts)."""
-        index = self._index
-        full, coarse, lo = index.window_vectors()
-        n = len(full)
-        if n == 0:
+        weighted = self.weighted(now)
+        if weighted is None:
             return None
-        weights = self._window_weights(index.now_tick(now), lo, lo + n - 1)
-        return Window(full, coarse, weights, self._order(lo, n), self._ranks(),
-                      index.window_twins(), lo, index.epoch)
+        full, weights, lo = weighted
+        index = self._index
+        return Window(full, index.window_vectors()[1], weights,
+                      *self._scan_order(lo, len(full)), index.window_twins(), lo, index.epoch)
+
+    def weighted(self, now: float) -> Weighted | None:
+        """The window's full vectors and weights at `now`, and its first post id (None: no
+        posts)."""
+        full, _, lo = self._index.window_vectors()
+        if not len(full):
+            return None
+        return Weighted(full, self._window_weights(self._index.now_tick(now), lo,
+                                                   lo + len(full) - 1), lo)
 
     def hidden_rows(self, window: Window, excluded: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Each query's excluded posts (and the ids with no post) as rows of `window`."""
@@ -183,6 +178,14 @@ class WindowRanker:
             gaps = np.asarray(self._index.missing, dtype=np.int64)
             hidden = [np.concatenate([e, gaps]) for e in hidden]
         return [e[(e >= lo) & (e < lo + n)] - lo for e in hidden]
+
+
+class Weighted(NamedTuple):
+    """A window's full vectors, their weights, and the post id of row 0."""
+
+    full: np.ndarray
+    weights: np.ndarray
+    lo: int
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,23 @@ def rank_window(
     return _rerank(full, window.weights, queries, candidates.ids(), k)
 
 
+def hidden_by_author(authors: np.ndarray, blocked: np.ndarray, users: int) -> list[np.ndarray]:
+    """Each of `users` users' rows written by an author it blocks, and every row with no
+    post (author -1), for windows whose rows have `authors`; `blocked` holds sorted keys
+    user << 32 | author."""
+    order = np.argsort(authors, kind="stable")
+    by_author = authors[order]
+    who, author = blocked >> 32, blocked & 0xFFFFFFFF
+    start = np.searchsorted(by_author, author, "left")
+    count = np.searchsorted(by_author, author, "right") - start
+    ends = np.cumsum(count)
+    rows = order[np.repeat(start - ends + count, count) + np.arange(ends[-1] if len(ends) else 0)]
+    owners = np.repeat(who, count)
+    hidden = np.split(rows, np.searchsorted(owners, np.arange(1, users)))
+    gaps = order[: np.searchsorted(by_author, 0)]
+    return [np.concatenate([h, gaps]) for h in hidden] if len(gaps) else hidden
+
+
 def post_ids(keys: np.ndarray, first: int) -> np.ndarray:
     """The post ids of a line of packed keys (ascending, 0: none), best first, where row
     0 is post `first`."""
@@ -289,6 +309,7 @@ class RankedRecommender:
         self._ranker = WindowRanker(self._index, popularity=self.popularity)
         self._prepared: dict[int, list[int]] = {}
         self._prepared_for: tuple[float, int, int, int] | None = None
+        self._ahead: RankAhead | None = None  # set by subclasses that can rank ahead
 
     def query(self, user_id: int, folded: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """(the user's query vector, its fold if `folded` and the recommender keeps it)."""
@@ -302,20 +323,53 @@ class RankedRecommender:
         return (now, k, self._platform.content_version, self._index.epoch)
 
     def prepare(self, user_ids: Sequence[int], now: float, k: int) -> None:
-        """Rank the feeds of `user_ids`, who refresh at `now` before anything changes."""
+        """Rank the feeds of `user_ids`, who refresh at `now` before anything changes:
+        completing what `rank_ahead` began for them, if it did."""
         self._index.window_vectors()  # embed new posts before profiles share the embedder
         if not user_ids:
             return
         self._index.profiles.embed_many(user_ids)
+        ranked = {} if self._ahead is None else self._ahead.complete(
+            user_ids, now, k, lambda u: self.query(u, False)[0])
+        rest = [u for u in user_ids if u not in ranked]
+        if rest:
+            queries, coarse = self._queries(rest)
+            ranked.update(zip(rest, self._ranker.top_many(
+                queries, k, now, [self.excluded(u) for u in rest], coarse)))
+        self._prepared = ranked
+        self._prepared_for = self._state(now, k)
+
+    def rank_ahead(self, user_ids: Sequence[int], at: float, k: int) -> None:
+        """Begin ranking the feeds of `user_ids`, who will refresh at `at` (the next
+        stepped tick), on the window as it is now (see ahead.py); `prepare` completes
+        them then. Only for recommenders that can (`_ahead`)."""
+        if self._ahead is None:
+            return
+        self._index.window_vectors()
+        self._index.profiles.embed_many(user_ids)
+        self._ahead.begin(user_ids, at, k, *self._queries(user_ids))
+
+    def _queries(self, user_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The users' query vectors, and their folds when the window is scanned coarse
+        (None if the recommender does not keep them)."""
         folded = self._ranker.scans_coarse()
         queries = [self.query(u, folded) for u in user_ids]
         coarse = [c for _, c in queries]
-        ranked = self._ranker.top_many(
-            np.stack([q for q, _ in queries]), k, now, [self.excluded(u) for u in user_ids],
-            None if any(c is None for c in coarse) else np.stack(coarse),  # type: ignore[arg-type]
-        )
-        self._prepared = dict(zip(user_ids, ranked))
-        self._prepared_for = self._state(now, k)
+        return (np.stack([q for q, _ in queries]),
+                None if any(c is None for c in coarse) else np.stack(coarse))  # type: ignore[arg-type]
+
+    def state(self) -> dict[str, Any] | None:
+        """The ranking begun ahead, if any (for checkpoints)."""
+        return None if self._ahead is None else self._ahead.state()
+
+    def restore(self, state: dict[str, Any] | None) -> None:
+        if self._ahead is not None:
+            self._ahead.restore(state)
+
+    def close(self) -> None:
+        """End the peer process of a ranking ahead, if one was started."""
+        if self._ahead is not None:
+            self._ahead.close()
 
     def recommend(self, user_id: int, now: float, k: int, rng: KeyedStream) -> list[int]:
         self._index.sync()
@@ -325,6 +379,17 @@ class RankedRecommender:
                 return ranked
         query, coarse = self.query(user_id, self._ranker.scans_coarse())
         return self._ranker.top(query, k, now, self.excluded(user_id), coarse)
+
+
+def scan_order(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the window's rows in chunks of decreasing weight, as the scan reads them, each
+    chunk's first row the heaviest of it and of all later chunks: a partition, not a
+    sort; each row's place in that order)."""
+    n = len(weights)
+    order = np.argpartition(-weights, _chunk_starts(n))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return order, rank
 
 
 def _chunk_starts(n: int) -> list[int]:
@@ -363,14 +428,14 @@ def _interest(
     then comes first, as for any tie)."""
     held = rows if twins is None else twins[rows]
     if held is rows or np.array_equal(held, rows):
-        return _lift(_scores(queries, vectors[rows]))
+        return lift(_scores(queries, vectors[rows]))
     # the distinct rows, and where each row's value is among theirs (no sort)
     seen = np.zeros(len(vectors), dtype=bool)
     seen[held] = True
     distinct = np.flatnonzero(seen)
     place = np.empty(len(vectors), dtype=np.int64)
     place[distinct] = np.arange(len(distinct))
-    return np.take(_lift(_scores(queries, vectors[distinct])), place[held], axis=1)
+    return np.take(lift(_scores(queries, vectors[distinct])), place[held], axis=1)
 
 
 def _whole_interest(
@@ -382,12 +447,12 @@ def _whole_interest(
     and takes its twin's value."""
     if distinct is not None:
         held, place = distinct
-        return np.take(_lift(_scores(queries, held)), place, axis=1)
-    out = _lift(_scores(queries, vectors))
+        return np.take(lift(_scores(queries, held)), place, axis=1)
+    out = lift(_scores(queries, vectors))
     return out if twins is None else np.take(out, twins, axis=1)
 
 
-def _lift(similarity: np.ndarray) -> np.ndarray:
+def lift(similarity: np.ndarray) -> np.ndarray:
     """max(similarity, 0) + SIM_FLOOR, in place."""
     np.maximum(similarity, 0.0, out=similarity)
     similarity += SIM_FLOOR

@@ -14,15 +14,33 @@ ranking.py for the exact factors). The user's own posts, the posts of users they
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from oasis_des.platform.recsys.ahead import RankAhead
 from oasis_des.platform.recsys.ranking import RankedRecommender
+
+if TYPE_CHECKING:
+    from oasis_des.platform.platform import Platform
 
 
 class TwitterRecommender(RankedRecommender):
-    """Interest x recency x popularity over the candidate window (deterministic)."""
+    """Interest x recency x popularity over the candidate window (deterministic). What it
+    hides is a matter of authors alone, so a stepped tick's feeds are ranked ahead
+    (ahead.py)."""
 
     popularity = True
+
+    def __init__(self, platform: Platform) -> None:
+        super().__init__(platform)
+        self._ahead = RankAhead(self._ranker, self._index, self.blocked_authors)
+
+    def blocked_authors(self, user_id: int) -> list[int]:
+        """The authors whose posts `excluded` hides: the user, and those they follow or
+        muted."""
+        followees, muted = self._index.relations(user_id)
+        return [user_id, *followees, *muted]
 
     def query(self, user_id: int, folded: bool) -> tuple[np.ndarray, np.ndarray | None]:
         profiles = self._index.profiles

@@ -1,0 +1,206 @@
+"""Ranking the next stepped tick's feeds ahead, while this tick runs.
+
+Ranking a tick's feeds is the largest single cost of a stepped run, and it only reads
+the window as the tick starts. Who refreshes at the next tick is known in advance (the
+activation draws are keyed by tick), so their ranking begins as this tick begins, on
+the window as it stands, on the second core (peer.py). When the next tick comes, the
+ranking is completed with what this tick changed:
+
+- the posts it created, and the posts of authors whose popularity (follower count)
+  changed, are scored now, and those of the latter ranked ahead are dropped;
+- posts that left the window are dropped;
+- users who followed, unfollowed, muted or unmuted anyone meanwhile are ranked anew.
+
+Ahead, each user keeps SLACK posts more than a feed needs: if drops leave fewer than k,
+that user is ranked anew. Nothing else a Twitter ranking reads changes within a tick:
+its query is the user's bio, a post's weight is its recency at the next tick times
+its author's popularity, and the posts it hides are those of the user, of those they
+follow and of those they muted. So the feeds are the top k of the window at the next
+tick, as when ranked then (up to float rounding), and a function of the run alone: the
+peer computes exactly what this process would, a checkpoint taken between the two
+ticks holds the ranking ahead, and a resumed run completes it as the first run did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import chain
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from oasis_des.platform.recsys.index import FeedIndex
+from oasis_des.platform.recsys.peer import RankingPeer, RankJob
+from oasis_des.platform.recsys.ranking import Weighted, WindowRanker, lift
+from oasis_des.platform.recsys.topk import pack, top_keys
+
+# Posts ranked ahead beyond the k a feed shows, for those dropped by the tick's changes.
+SLACK = 2
+# From this many users, the ranking ahead goes to the peer process (fewer cost less here
+# than the trip).
+PEER_USERS = 16
+_LOW = np.uint64(0xFFFFFFFF)
+
+
+@dataclass
+class Ahead:
+    """A ranking begun ahead: for the users `users` refreshing at time `at`, their k +
+    SLACK best posts among posts lo..last (the window then), as packed keys by window row
+    (`keys`, from `job` until read); `blocked`: user row << 32 | author for each author
+    whose posts the user must not be shown."""
+
+    at: float
+    k: int
+    epoch: int
+    lo: int
+    last: int
+    users: np.ndarray
+    blocked: np.ndarray
+    queries: np.ndarray | None = None  # the users' (None after a resume: asked again)
+    job: RankJob | None = None
+    keys: np.ndarray | None = None
+
+    def ranked(self) -> np.ndarray:
+        if self.keys is None:
+            assert self.job is not None
+            self.keys, self.job = self.job.keys(), None
+        return self.keys
+
+
+class RankAhead:
+    """Begins the next tick's ranking (`begin`) and completes it when the tick comes
+    (`complete`), for a recommender whose hidden posts are those of some authors."""
+
+    def __init__(
+        self, ranker: WindowRanker, index: FeedIndex,
+        blocked_authors: Callable[[int], list[int]],
+    ) -> None:
+        self._ranker, self._index = ranker, index
+        self._blocked_authors = blocked_authors
+        self._peer = RankingPeer()
+        self._ahead: Ahead | None = None
+
+    def begin(
+        self, users: Sequence[int], at: float, k: int, queries: np.ndarray,
+        coarse_queries: np.ndarray | None,
+    ) -> None:
+        """Start ranking the feeds of `users` for time `at` (their `queries`, and folds if
+        kept), on the window as it is now."""
+        index = self._index
+        self._ahead = None
+        index.changed_relations.clear()
+        index.changed_fans.clear()
+        window = self._ranker.window(at)
+        if window is None or not len(users) or k <= 0:
+            return
+        blocked = self._blocked(users)
+        authors = index.author[window.lo : window.lo + len(window.full)]
+        job = RankJob(window, authors, queries, coarse_queries, blocked, k + SLACK,
+                      self._ranker.scratch)
+        self._ahead = Ahead(at, k, index.epoch, window.lo, window.lo + len(window.full) - 1,
+                            np.asarray(users, dtype=np.int64), blocked, queries, job)
+        if len(users) >= PEER_USERS:
+            self._peer.submit(job)
+        else:
+            job.keys()
+
+    def _blocked(self, users: Sequence[int]) -> np.ndarray:
+        """Sorted keys user row << 32 | author of each user's blocked authors."""
+        authors = [self._blocked_authors(u) for u in users]
+        counts = np.fromiter(map(len, authors), dtype=np.int64, count=len(authors))
+        flat = np.fromiter(chain.from_iterable(authors), dtype=np.int64, count=int(counts.sum()))
+        return np.sort((np.repeat(np.arange(len(users), dtype=np.int64), counts) << 32) | flat)
+
+    def complete(
+        self, users: Sequence[int], now: float, k: int, query: Callable[[int], np.ndarray],
+    ) -> dict[int, list[int]]:
+        """The feeds of those of `users` that the ranking ahead covers, completed with
+        what changed since it began (the others must be ranked now)."""
+        ahead, index = self._ahead, self._index
+        self._ahead = None
+        if ahead is None or (ahead.at, ahead.k, ahead.epoch) != (now, k, index.epoch):
+            return {}
+        place = {u: i for i, u in enumerate(ahead.users.tolist())}
+        changed = index.changed_relations
+        wanted = [u for u in users if u in place and u not in changed]
+        window = self._ranker.weighted(now)
+        if not wanted or window is None:
+            return {}
+        rows = np.fromiter((place[u] for u in wanted), dtype=np.int64, count=len(wanted))
+        keys = ahead.ranked()[rows]
+        posts = (keys & _LOW).astype(np.int64) + (ahead.lo - 1)
+        kept = (keys > 0) & (posts >= window.lo)
+        fans = np.fromiter(index.changed_fans, dtype=np.int64, count=len(index.changed_fans))
+        if len(fans):
+            kept &= ~np.isin(index.author[posts], fans)
+        # A line with fewer keys than asked held every post it could: nothing was left out.
+        enough = (np.count_nonzero(kept, axis=1) >= k) | (keys[:, 0] == 0)
+        merged = np.where(kept, (keys & ~_LOW) | (posts + 1).astype(np.uint64), np.uint64(0))
+        extra = self._rescored(window, ahead, fans)
+        if len(extra):
+            merged = np.concatenate(
+                [merged, self._extra_keys(window, ahead, rows, wanted, extra, query)], axis=1)
+        best = top_keys(merged, k)[:, ::-1]  # best first
+        lines = ((best & _LOW).astype(np.int64) - 1).tolist()
+        if not best.all():  # some have fewer than k posts: no post is -1
+            lines = [[p for p in line if p >= 0] for line in lines]
+        return {u: line for u, line, ok in zip(wanted, lines, enough.tolist()) if ok}
+
+    def _rescored(self, window: Weighted, ahead: Ahead, fans: np.ndarray) -> np.ndarray:
+        """Post ids scored now: those created since the ranking began, and those of
+        authors whose popularity changed meanwhile."""
+        index, lo = self._index, window.lo
+        last = lo + len(window.full) - 1
+        new = np.arange(max(ahead.last + 1, lo), last + 1)
+        new = new[index.author[new] >= 0]  # ids with no post (gaps) are none
+        if not len(fans):
+            return new
+        old = index.posts_by(fans.tolist(), lo)
+        return np.concatenate([np.sort(old[old <= ahead.last]), new])
+
+    def _extra_keys(
+        self, window: Weighted, ahead: Ahead, rows: np.ndarray, wanted: list[int],
+        extra: np.ndarray, query: Callable[[int], np.ndarray],
+    ) -> np.ndarray:
+        """Packed keys (score, post id + 1) of the `extra` posts for each wanted user,
+        0 where the user must not see the post."""
+        at = extra - window.lo
+        queries = (np.stack([query(u) for u in wanted]) if ahead.queries is None
+                   else ahead.queries[rows]).astype(np.float32, copy=False)
+        scores = lift(queries @ window.full[at].T)
+        scores *= window.weights[at]
+        pairs = (rows[:, None] << 32) | self._index.author[extra][None, :]
+        spot = np.minimum(np.searchsorted(ahead.blocked, pairs), max(len(ahead.blocked) - 1, 0))
+        hidden = ahead.blocked[spot] == pairs if len(ahead.blocked) else np.zeros_like(pairs, bool)
+        return np.where(hidden, np.uint64(0), pack(scores, extra[None, :]))
+
+    # -- checkpoints ------------------------------------------------------------------
+    def state(self) -> dict[str, Any] | None:
+        """The ranking ahead, if one is under way (its keys, waiting for them if need be),
+        and what changed since it began."""
+        ahead = self._ahead
+        if ahead is None:
+            return None
+        index = self._index
+        return {
+            "at": ahead.at, "k": ahead.k, "lo": ahead.lo, "last": ahead.last,
+            "users": ahead.users, "blocked": ahead.blocked, "keys": ahead.ranked(),
+            "changed_relations": sorted(index.changed_relations),
+            "changed_fans": sorted(index.changed_fans),
+        }
+
+    def restore(self, state: dict[str, Any] | None) -> None:
+        """Take back what `state` returned (after the feed index is restored)."""
+        self._ahead = None
+        if state is None:
+            return
+        index = self._index
+        self._ahead = Ahead(state["at"], state["k"], index.epoch, state["lo"], state["last"],
+                            state["users"], state["blocked"], keys=state["keys"])
+        index.changed_relations = set(state["changed_relations"])
+        index.changed_fans = set(state["changed_fans"])
+
+    def close(self) -> None:
+        self._peer.close()
+

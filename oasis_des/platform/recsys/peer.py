@@ -1,0 +1,275 @@
+"""A peer process that ranks windows on the second core.
+
+Python runs one thread at a time, so a second core helps the run's own work only as a
+second process. The peer keeps a copy of the candidate window's vectors, sent as posts
+arrive (a few KB a tick), and ranks the jobs it is sent with the same function as this
+process (`ranking.rank_window`), which gives the same bits in either process (the
+matrix products do not depend on how many threads OpenBLAS uses). A job's inputs are
+kept until its answer is read: if the peer is lost, this process ranks them itself,
+with the same result.
+
+The peer is a plain `python -m` child on a socket pair (no multiprocessing start method
+that re-imports the caller's script); it ends when its socket closes, so it never
+outlives the run's process. `OASIS_DES_RANKING_PEER=0` turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import traceback
+import warnings
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from oasis_des.platform.recsys.ranking import (
+    ScanScratch, Window, hidden_by_author, rank_window, scan_order,
+)
+
+# Set to "0" to rank in this process only (the results are the same).
+ENV_SWITCH = "OASIS_DES_RANKING_PEER"
+
+
+def peer_allowed() -> bool:
+    """A peer helps only with a second core, and needs POSIX file-descriptor passing."""
+    if os.environ.get(ENV_SWITCH, "1") == "0" or os.name != "posix":
+        return False
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) >= 2
+    return (os.cpu_count() or 1) >= 2
+
+
+class RankJob:
+    """A window to rank for some queries, hiding from each the posts of the authors it
+    blocks (see `rank_window`, `hidden_by_author`); `keys()` gives the answer, from the
+    peer or, if it has none, ranked here."""
+
+    def __init__(
+        self, window: Window, authors: np.ndarray, queries: np.ndarray,
+        coarse_queries: np.ndarray | None, blocked: np.ndarray, k: int, scratch: ScanScratch,
+    ) -> None:
+        self.window, self.authors, self.blocked = window, authors, blocked
+        self.queries, self.coarse_queries = queries, coarse_queries
+        self.k, self._scratch = k, scratch
+        self._keys: np.ndarray | None = None
+        self._peer: RankingPeer | None = None
+
+    def keys(self) -> np.ndarray:
+        if self._keys is None:
+            peer, self._peer = self._peer, None
+            answer = None if peer is None else peer.answer()
+            self._keys = answer if answer is not None else _ranked(
+                self.window, self.authors, self.queries, self.coarse_queries, self.blocked,
+                self.k, self._scratch)
+            self.window = None  # type: ignore[assignment]  # free the inputs
+        return self._keys
+
+
+class RankingPeer:
+    """This process's side: starts the peer on first use and sends it jobs, one at a
+    time. A job the peer cannot take (not allowed, still starting, lost) is ranked here."""
+
+    def __init__(self) -> None:
+        self._allowed = peer_allowed()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._ready = False
+        self._job: RankJob | None = None  # sent, its answer not read yet
+        self._held: tuple[int, int, int] | None = None  # the peer's (epoch, first, last) post
+
+    def submit(self, job: RankJob) -> None:
+        """Send `job` to the peer if it can take it; else rank it now."""
+        if self._job is not None:  # one at a time: the previous answer first
+            self._job.keys()
+        if self._allowed and self._conn is None:
+            self._start()
+        if self._conn is None or not self._is_ready():
+            job.keys()
+            return
+        window = job.window
+        try:
+            self._conn.send((self._update(window), window.weights, window.twins, job.authors,
+                             job.queries, job.coarse_queries, job.blocked, job.k))
+        except OSError as exc:
+            self._lose(exc)
+            job.keys()
+            return
+        job._peer, self._job = self, job
+
+    def _is_ready(self) -> bool:
+        """Whether the peer has started (it imports numpy first); never waits for it."""
+        assert self._conn is not None
+        if not self._ready:
+            try:
+                if not self._conn.poll():
+                    return False
+                _expect(self._conn.recv(), "ready")
+            except (OSError, EOFError, PeerError) as exc:
+                self._lose(exc)
+                return False
+            self._ready = True
+        return True
+
+    def answer(self) -> np.ndarray | None:
+        """The keys the peer ranked for the job sent last; None if it was lost meanwhile."""
+        self._job = None
+        if self._conn is None:
+            return None
+        try:
+            reply = self._conn.recv()
+            _expect(reply, "ranked")
+        except (OSError, EOFError, PeerError) as exc:
+            self._lose(exc)
+            return None
+        return reply[1]  # type: ignore[no-any-return]
+
+    def _update(self, window: Window) -> tuple[Any, ...]:
+        """The rows the peer lacks: all of the window after a reset of the index (a new
+        epoch), else the posts after the last it has; and where the window starts."""
+        first, epoch = window.lo, window.epoch
+        last = first + len(window.full) - 1
+        held = self._held
+        since = first if held is None or held[0] != epoch or held[2] < first - 1 else held[2] + 1
+        rows = slice(since - first, None)
+        self._held = (epoch, first, last)
+        coarse = None if window.coarse is window.full else window.coarse[rows]
+        return epoch, first, since, window.full[rows], coarse
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                # One core of its own: the run has the other.
+                env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+                         MKL_NUM_THREADS="1"),
+            )
+        except OSError as exc:
+            ours.close()
+            self._lose(exc)
+            return
+        finally:
+            theirs.close()
+        self._conn = Connection(ours.detach())
+
+    def _lose(self, reason: BaseException) -> None:
+        """Stop using the peer for the rest of the run: the results stay the same."""
+        if self._allowed:
+            warnings.warn(f"The ranking peer process stopped ({reason}); ranking goes on "
+                          "in this process, with the same results.", RuntimeWarning,
+                          stacklevel=3)
+        self._allowed = False
+        self.close()
+
+    def close(self) -> None:
+        """End the peer (it also ends by itself when this process does); a job in its
+        hands is ranked here when asked."""
+        conn, process = self._conn, self._process
+        self._conn, self._process, self._ready, self._held = None, None, False, None
+        if self._job is not None:
+            self._job._peer, self._job = None, None
+        if conn is not None:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            conn.close()
+        if process is not None:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+class PeerError(RuntimeError):
+    """The peer answered something other than what was asked (e.g. it raised)."""
+
+
+def _expect(reply: Any, kind: str) -> None:
+    if not isinstance(reply, tuple) or not reply or reply[0] != kind:
+        detail = reply[1] if isinstance(reply, tuple) and len(reply) > 1 else repr(reply)
+        raise PeerError(f"expected {kind!r}, got: {detail}")
+
+
+class _Mirror:
+    """The peer's copy of the window's vectors: rows of posts `first`.., with room to
+    append, dropping the rows that left the window once they are half of it."""
+
+    def __init__(self) -> None:
+        self.epoch, self.first, self.count = -1, 0, 0
+        self.full = np.zeros((0, 0), dtype=np.float32)
+        self.coarse: np.ndarray | None = None
+
+    def apply(self, update: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Take in an update (see `RankingPeer._update`); the window's (full, coarse)."""
+        epoch, first, since, full, coarse = update
+        if epoch != self.epoch or since == first:
+            self.epoch, self.first, self.count = epoch, first, 0
+            self.full = np.zeros((0, full.shape[1]), dtype=np.float32)
+            self.coarse = None if coarse is None else np.zeros((0, coarse.shape[1]), np.float32)
+        if first - self.first > self.count // 2:  # drop what left the window
+            drop = first - self.first
+            self.full = self.full[drop : self.count].copy()
+            self.coarse = None if self.coarse is None else self.coarse[drop : self.count].copy()
+            self.first, self.count = first, self.count - drop
+        self.full = _append(self.full, self.count, full)
+        if self.coarse is not None:
+            self.coarse = _append(self.coarse, self.count, coarse)
+        self.count += len(full)
+        rows = slice(first - self.first, self.count)
+        window = self.full[rows]
+        return window, window if self.coarse is None else self.coarse[rows]
+
+
+def _ranked(
+    window: Window, authors: np.ndarray, queries: np.ndarray,
+    coarse_queries: np.ndarray | None, blocked: np.ndarray, k: int, scratch: ScanScratch,
+) -> np.ndarray:
+    """What either process answers for a job."""
+    hidden = hidden_by_author(authors, blocked, len(queries))
+    return rank_window(window, queries, coarse_queries, hidden, k, scratch)
+
+
+def _append(array: np.ndarray, count: int, rows: np.ndarray) -> np.ndarray:
+    """`array` (its first `count` rows used) with `rows` after them, grown twofold when
+    full so that appending a tick's posts costs O(1) amortised."""
+    need = count + len(rows)
+    if need > len(array):
+        grown = np.zeros((max(need, 2 * len(array), 1024), rows.shape[1]), dtype=np.float32)
+        grown[:count] = array[:count]
+        array = grown
+    array[count:need] = rows
+    return array
+
+
+def serve(conn: Connection) -> None:
+    """The peer's loop: rank each job with `rank_window` until told to stop."""
+    conn.send(("ready",))
+    mirror, scratch = _Mirror(), ScanScratch()
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        update, weights, twins, authors, queries, coarse_queries, blocked, k = job
+        try:
+            full, coarse = mirror.apply(update)
+            window = Window(full, coarse, weights, *scan_order(weights), twins,
+                            lo=update[1], epoch=update[0])
+            reply: tuple[Any, ...] = ("ranked", _ranked(
+                window, authors, queries, coarse_queries, blocked, k, scratch))
+        except Exception:  # reported to the main process, which ranks the job itself
+            reply = ("error", traceback.format_exc())
+        conn.send(reply)
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])))
