@@ -62,7 +62,7 @@ def test_threshold_scan_finds_the_exact_top_for_each_query_alone_or_together(
         monkeypatch.setattr(ranking, "GATHER_USERS", gather)
         best = ranking._threshold_scan(vectors, weights, order, queries, hidden, keep, k,
                                        scratch, rank, twins)
-        return [r.tolist() for r in best.rows()]
+        return [ranking.post_ids(line, 0).tolist() for line in best.keys]  # rows, best first
 
     for keep, k in ((3, 3), (12, 12), (12, 2)):
         together = scan(queries, hidden, keep, k)

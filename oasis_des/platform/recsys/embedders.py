@@ -69,15 +69,18 @@ def stem(word: str) -> str:
     return word
 
 
-def _probes(feature: str, weight: float, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """The buckets of a feature and its signed weights there.
+def _probes(features: list[str], weights: list[float], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The buckets of features and their signed weights there, feature after feature.
 
     BLAKE2b is stable across processes and platforms (Python's `hash()` is salted); each
-    32-bit word of its digest gives one probe: bucket from the value, sign from the top bit.
+    32-bit word of a feature's digest gives one probe: bucket from the value, sign from
+    the top bit. The digests are joined and read in one go (a word's features are many).
     """
-    digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=4 * PROBES).digest()
-    words = np.frombuffer(digest, dtype="<u4").astype(np.int64)
-    share = weight / PROBES**0.5
+    digests = b"".join(
+        hashlib.blake2b(f.encode("utf-8"), digest_size=4 * PROBES).digest() for f in features
+    )
+    words = np.frombuffer(digests, dtype="<u4").astype(np.int64)
+    share = np.repeat(np.asarray(weights, dtype=np.float64) / PROBES**0.5, PROBES)
     return words % dim, np.where(words >> 31, share, -share)
 
 
@@ -101,15 +104,11 @@ class HashingEmbedder:
             base = stem(word)
             padded = f"<{word}>"
             grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
-            parts = [_probes("w " + base, _WORD, self.dim)]
-            parts += [_probes("c " + g, _TRIGRAMS / len(grams), self.dim) for g in grams]
+            features = ["w " + base] + ["c " + g for g in grams]
+            weights = [_WORD] + [_TRIGRAMS / len(grams)] * len(grams)
             if len(self._words) >= _CACHE_LIMIT:
                 self._words.clear()
-            hit = self._words[word] = (
-                base,
-                np.concatenate([c for c, _ in parts]),
-                np.concatenate([v for _, v in parts]),
-            )
+            hit = self._words[word] = (base, *_probes(features, weights, self.dim))
         return hit
 
     def _bigram(self, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +117,7 @@ class HashingEmbedder:
         if hit is None:
             if len(self._bigrams) >= _CACHE_LIMIT:
                 self._bigrams.clear()
-            hit = self._bigrams[key] = _probes(key, _BIGRAM, self.dim)
+            hit = self._bigrams[key] = _probes([key], [_BIGRAM], self.dim)
         return hit
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

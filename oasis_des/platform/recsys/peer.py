@@ -16,6 +16,7 @@ outlives the run's process. `OASIS_DES_RANKING_PEER=0` turns it off.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -249,27 +250,28 @@ def _append(array: np.ndarray, count: int, rows: np.ndarray) -> np.ndarray:
 
 
 def serve(conn: Connection) -> None:
-    """The peer's loop: rank each job with `rank_window` until told to stop."""
-    conn.send(("ready",))
+    """The peer's loop: rank each job with `rank_window` until told to stop, or until
+    the run's process goes away (then quietly)."""
     mirror, scratch = _Mirror(), ScanScratch()
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        update, weights, twins, authors, queries, coarse_queries, blocked, k = job
-        try:
-            full, coarse = mirror.apply(update)
-            window = Window(full, coarse, weights, *scan_order(weights), twins,
-                            lo=update[1], epoch=update[0])
-            reply: tuple[Any, ...] = ("ranked", _ranked(
-                window, authors, queries, coarse_queries, blocked, k, scratch))
-        except Exception:  # reported to the main process, which ranks the job itself
-            reply = ("error", traceback.format_exc())
-        conn.send(reply)
+    try:
+        conn.send(("ready",))
+        while (job := conn.recv()) is not None:
+            update, weights, twins, authors, queries, coarse_queries, blocked, k = job
+            try:
+                full, coarse = mirror.apply(update)
+                window = Window(full, coarse, weights, *scan_order(weights), twins,
+                                lo=update[1], epoch=update[0])
+                reply: tuple[Any, ...] = ("ranked", _ranked(
+                    window, authors, queries, coarse_queries, blocked, k, scratch))
+            except Exception:  # reported to the main process, which ranks the job itself
+                reply = ("error", traceback.format_exc())
+            conn.send(reply)
+    except (EOFError, OSError):
+        return
 
 
 if __name__ == "__main__":
+    # Ctrl-C in a terminal reaches the whole process group: the run's process handles it
+    # (and may still need its job ranked); the peer ends when its socket closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(Connection(int(sys.argv[1])))

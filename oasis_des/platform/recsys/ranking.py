@@ -352,6 +352,8 @@ class RankedRecommender:
     def _queries(self, user_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray | None]:
         """The users' query vectors, and their folds when the window is scanned coarse
         (None if the recommender does not keep them)."""
+        if not user_ids:
+            return np.zeros((0, 0), dtype=np.float32), None
         folded = self._ranker.scans_coarse()
         queries = [self.query(u, folded) for u in user_ids]
         coarse = [c for _, c in queries]
