@@ -95,9 +95,9 @@ class RankAhead:
         if window is None or not len(users) or k <= 0:
             return
         blocked = self._blocked(users)
-        authors = index.author[window.lo : window.lo + len(window.full)]
-        job = RankJob(window, authors, queries, coarse_queries, blocked, k + SLACK,
-                      self._ranker.scratch)
+        rows = slice(window.lo, window.lo + len(window.full))
+        job = RankJob(window, index.author[rows], index.source[rows], queries, coarse_queries,
+                      blocked, k + SLACK, self._ranker.scratch)
         self._ahead = Ahead(at, k, index.epoch, window.lo, window.lo + len(window.full) - 1,
                             np.asarray(users, dtype=np.int64), blocked, queries, job)
         if len(users) >= PEER_USERS:

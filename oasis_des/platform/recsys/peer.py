@@ -50,10 +50,10 @@ class RankJob:
     peer or, if it has none, ranked here."""
 
     def __init__(
-        self, window: Window, authors: np.ndarray, queries: np.ndarray,
+        self, window: Window, authors: np.ndarray, sources: np.ndarray, queries: np.ndarray,
         coarse_queries: np.ndarray | None, blocked: np.ndarray, k: int, scratch: ScanScratch,
     ) -> None:
-        self.window, self.authors, self.blocked = window, authors, blocked
+        self.window, self.authors, self.sources, self.blocked = window, authors, sources, blocked
         self.queries, self.coarse_queries = queries, coarse_queries
         self.k, self._scratch = k, scratch
         self._keys: np.ndarray | None = None
@@ -91,10 +91,9 @@ class RankingPeer:
         if self._conn is None or not self._is_ready():
             job.keys()
             return
-        window = job.window
         try:
-            self._conn.send((self._update(window), window.weights, window.twins, job.authors,
-                             job.queries, job.coarse_queries, job.blocked, job.k))
+            self._conn.send((self._update(job), job.window.weights, job.queries,
+                             job.coarse_queries, job.blocked, job.k))
         except OSError as exc:
             self._lose(exc)
             job.keys()
@@ -128,9 +127,12 @@ class RankingPeer:
             return None
         return reply[1]  # type: ignore[no-any-return]
 
-    def _update(self, window: Window) -> tuple[Any, ...]:
-        """The rows the peer lacks: all of the window after a reset of the index (a new
-        epoch), else the posts after the last it has; and where the window starts."""
+    def _update(self, job: RankJob) -> tuple[Any, ...]:
+        """The rows the peer lacks (vectors, coarse vectors, authors, and the post whose
+        vector each has: see `FeedIndex.source`): all of the window after a reset of the
+        index (a new epoch), else the posts after the last it has; and where the window
+        starts."""
+        window = job.window
         first, epoch = window.lo, window.epoch
         last = first + len(window.full) - 1
         held = self._held
@@ -138,7 +140,8 @@ class RankingPeer:
         rows = slice(since - first, None)
         self._held = (epoch, first, last)
         coarse = None if window.coarse is window.full else window.coarse[rows]
-        return epoch, first, since, window.full[rows], coarse
+        return epoch, first, since, [window.full[rows], coarse, job.authors[rows],
+                                     job.sources[rows]]
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair()
@@ -199,33 +202,37 @@ def _expect(reply: Any, kind: str) -> None:
 
 
 class _Mirror:
-    """The peer's copy of the window's vectors: rows of posts `first`.., with room to
+    """The peer's copy of the window's rows: vectors, coarse vectors (None: the same),
+    authors and sources (see `RankingPeer._update`), of posts `first`.., with room to
     append, dropping the rows that left the window once they are half of it."""
 
     def __init__(self) -> None:
         self.epoch, self.first, self.count = -1, 0, 0
-        self.full = np.zeros((0, 0), dtype=np.float32)
-        self.coarse: np.ndarray | None = None
+        self.columns: list[np.ndarray | None] = []
 
-    def apply(self, update: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """Take in an update (see `RankingPeer._update`); the window's (full, coarse)."""
-        epoch, first, since, full, coarse = update
+    def apply(self, update: tuple[Any, ...]) -> list[np.ndarray | None]:
+        """Take in an update; the window's columns."""
+        epoch, first, since, parts = update
         if epoch != self.epoch or since == first:
             self.epoch, self.first, self.count = epoch, first, 0
-            self.full = np.zeros((0, full.shape[1]), dtype=np.float32)
-            self.coarse = None if coarse is None else np.zeros((0, coarse.shape[1]), np.float32)
+            self.columns = [None if p is None else p[:0] for p in parts]
         if first - self.first > self.count // 2:  # drop what left the window
             drop = first - self.first
-            self.full = self.full[drop : self.count].copy()
-            self.coarse = None if self.coarse is None else self.coarse[drop : self.count].copy()
+            self.columns = [None if c is None else c[drop : self.count].copy()
+                            for c in self.columns]
             self.first, self.count = first, self.count - drop
-        self.full = _append(self.full, self.count, full)
-        if self.coarse is not None:
-            self.coarse = _append(self.coarse, self.count, coarse)
-        self.count += len(full)
+        self.columns = [None if c is None else _append(c, self.count, p)
+                        for c, p in zip(self.columns, parts)]
+        self.count += len(parts[0])
         rows = slice(first - self.first, self.count)
-        window = self.full[rows]
-        return window, window if self.coarse is None else self.coarse[rows]
+        return [None if c is None else c[rows] for c in self.columns]
+
+
+def _twins(sources: np.ndarray, lo: int) -> np.ndarray | None:
+    """What `FeedIndex.window_twins` gives for a window of rows with these sources."""
+    own = np.arange(len(sources))
+    twins = np.where(sources >= lo, sources - lo, own)
+    return None if np.array_equal(twins, own) else twins
 
 
 def _ranked(
@@ -242,7 +249,7 @@ def _append(array: np.ndarray, count: int, rows: np.ndarray) -> np.ndarray:
     full so that appending a tick's posts costs O(1) amortised."""
     need = count + len(rows)
     if need > len(array):
-        grown = np.zeros((max(need, 2 * len(array), 1024), rows.shape[1]), dtype=np.float32)
+        grown = np.zeros((max(need, 2 * len(array), 1024), *rows.shape[1:]), dtype=array.dtype)
         grown[:count] = array[:count]
         array = grown
     array[count:need] = rows
@@ -256,11 +263,13 @@ def serve(conn: Connection) -> None:
     try:
         conn.send(("ready",))
         while (job := conn.recv()) is not None:
-            update, weights, twins, authors, queries, coarse_queries, blocked, k = job
+            update, weights, queries, coarse_queries, blocked, k = job
             try:
-                full, coarse = mirror.apply(update)
-                window = Window(full, coarse, weights, *scan_order(weights), twins,
-                                lo=update[1], epoch=update[0])
+                full, coarse, authors, sources = mirror.apply(update)
+                assert full is not None and authors is not None and sources is not None
+                lo = update[1]
+                window = Window(full, full if coarse is None else coarse, weights,
+                                *scan_order(weights), _twins(sources, lo), lo, update[0])
                 reply: tuple[Any, ...] = ("ranked", _ranked(
                     window, authors, queries, coarse_queries, blocked, k, scratch))
             except Exception:  # reported to the main process, which ranks the job itself
