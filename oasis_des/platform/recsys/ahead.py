@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import chain
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from oasis_des.platform.recsys.embedders import HashingEmbedder, fold
 from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.platform.recsys.peer import RankingPeer, RankJob
 from oasis_des.platform.recsys.ranking import Weighted, WindowRanker, lift
@@ -48,7 +49,8 @@ class Ahead:
     """A ranking begun ahead: for the users `users` refreshing at time `at`, their k +
     SLACK best posts among posts lo..last (the window then), as packed keys by window row
     (`keys`, from `job` until read); `blocked`: user row << 32 | author for each author
-    whose posts the user must not be shown."""
+    whose posts the user must not be shown; `queries`: the users' (None after a resume:
+    asked again), of which those of `embedded` are embedded with the job."""
 
     at: float
     k: int
@@ -57,20 +59,16 @@ class Ahead:
     last: int
     users: np.ndarray
     blocked: np.ndarray
-    queries: np.ndarray | None = None  # the users' (None after a resume: asked again)
+    queries: np.ndarray | None = None
+    embedded: list[int] = field(default_factory=list)
     job: RankJob | None = None
     keys: np.ndarray | None = None
-
-    def ranked(self) -> np.ndarray:
-        if self.keys is None:
-            assert self.job is not None
-            self.keys, self.job = self.job.keys(), None
-        return self.keys
 
 
 class RankAhead:
     """Begins the next tick's ranking (`begin`) and completes it when the tick comes
-    (`complete`), for a recommender whose hidden posts are those of some authors."""
+    (`complete`), for a recommender whose query is the user's profile and whose hidden
+    posts are those of some authors."""
 
     def __init__(
         self, ranker: WindowRanker, index: FeedIndex,
@@ -81,12 +79,8 @@ class RankAhead:
         self._peer = RankingPeer()
         self._ahead: Ahead | None = None
 
-    def begin(
-        self, users: Sequence[int], at: float, k: int, queries: np.ndarray,
-        coarse_queries: np.ndarray | None,
-    ) -> None:
-        """Start ranking the feeds of `users` for time `at` (their `queries`, and folds if
-        kept), on the window as it is now."""
+    def begin(self, users: Sequence[int], at: float, k: int) -> None:
+        """Start ranking the feeds of `users` for time `at`, on the window as it is now."""
         index = self._index
         self._ahead = None
         index.changed_relations.clear()
@@ -94,16 +88,58 @@ class RankAhead:
         window = self._ranker.window(at)
         if window is None or not len(users) or k <= 0:
             return
+        queries, coarse, missing, embedder = self._queries(users)
+        embedded = [users[i] for i in missing.tolist()]
+        texts = index.profiles.texts(embedded) if embedded else []
         blocked = self._blocked(users)
         rows = slice(window.lo, window.lo + len(window.full))
-        job = RankJob(window, index.author[rows], index.source[rows], queries, coarse_queries,
-                      blocked, k + SLACK, self._ranker.scratch)
+        job = RankJob(window, index.author[rows], index.source[rows], queries, coarse, blocked,
+                      k + SLACK, self._ranker.scratch, texts, missing, embedder)
         self._ahead = Ahead(at, k, index.epoch, window.lo, window.lo + len(window.full) - 1,
-                            np.asarray(users, dtype=np.int64), blocked, queries, job)
+                            np.asarray(users, dtype=np.int64), blocked, queries, embedded, job)
         if len(users) >= PEER_USERS:
             self._peer.submit(job)
         else:
-            job.keys()
+            self._ranked(self._ahead)
+
+    def _queries(
+        self, users: Sequence[int],
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, HashingEmbedder | None]:
+        """The users' profile vectors (and folds, if the window is scanned coarse), with
+        zero rows where a profile is not held yet: those rows (`missing`) are embedded
+        with the job when the embedder is the hashing one (whose vectors the peer computes
+        alike); other embedders embed them here first."""
+        index = self._index
+        profiles, embedder = index.profiles, index.embedder
+        hashing = embedder if type(embedder) is HashingEmbedder else None
+        if hashing is None:
+            profiles.embed_many(users)
+        absent = set(profiles.missing(users)) if hashing is not None else set()
+        missing = np.fromiter((i for i, u in enumerate(users) if u in absent), dtype=np.int64)
+        queries = np.zeros((len(users), embedder.dim), dtype=np.float32)
+        for i, u in enumerate(users):
+            if u not in absent:
+                queries[i] = profiles.vector(u)
+        if not self._ranker.scans_coarse():
+            return queries, None, missing, hashing
+        coarse = np.zeros((len(users), fold(queries[:1]).shape[1]), dtype=np.float32)
+        for i, u in enumerate(users):
+            if u not in absent:
+                coarse[i] = profiles.coarse(u)
+        return queries, coarse, missing, hashing
+
+    def _ranked(self, ahead: Ahead) -> np.ndarray:
+        """The keys ranked ahead (waiting for the peer if need be); the profiles embedded
+        with them join the others."""
+        if ahead.keys is None:
+            assert ahead.job is not None
+            ahead.keys, vectors = ahead.job.answer()
+            ahead.job = None
+            if ahead.embedded:
+                self._index.profiles.add(ahead.embedded, vectors)
+                if ahead.queries is not None:
+                    ahead.queries[np.isin(ahead.users, ahead.embedded)] = vectors
+        return ahead.keys
 
     def _blocked(self, users: Sequence[int]) -> np.ndarray:
         """Sorted keys user row << 32 | author of each user's blocked authors."""
@@ -128,7 +164,7 @@ class RankAhead:
         if not wanted or window is None:
             return {}
         rows = np.fromiter((place[u] for u in wanted), dtype=np.int64, count=len(wanted))
-        keys = ahead.ranked()[rows]
+        keys = self._ranked(ahead)[rows]
         posts = (keys & _LOW).astype(np.int64) + (ahead.lo - 1)
         kept = (keys > 0) & (posts >= window.lo)
         fans = np.fromiter(index.changed_fans, dtype=np.int64, count=len(index.changed_fans))
@@ -185,7 +221,7 @@ class RankAhead:
         index = self._index
         return {
             "at": ahead.at, "k": ahead.k, "lo": ahead.lo, "last": ahead.last,
-            "users": ahead.users, "blocked": ahead.blocked, "keys": ahead.ranked(),
+            "users": ahead.users, "blocked": ahead.blocked, "keys": self._ranked(ahead),
             "changed_relations": sorted(index.changed_relations),
             "changed_fans": sorted(index.changed_fans),
         }

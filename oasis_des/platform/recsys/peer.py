@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from oasis_des.platform.recsys.embedders import HashingEmbedder, fold
 from oasis_des.platform.recsys.ranking import (
     ScanScratch, Window, hidden_by_author, rank_window, scan_order,
 )
@@ -46,28 +47,33 @@ def peer_allowed() -> bool:
 
 class RankJob:
     """A window to rank for some queries, hiding from each the posts of the authors it
-    blocks (see `rank_window`, `hidden_by_author`); `keys()` gives the answer, from the
-    peer or, if it has none, ranked here."""
+    blocks (see `rank_window`, `hidden_by_author`); the queries of rows `missing` are
+    the vectors of `texts`, embedded with the job by a hashing `embedder`. `answer()`
+    gives (the keys, those vectors), from the peer or, if it has none, computed here."""
 
     def __init__(
         self, window: Window, authors: np.ndarray, sources: np.ndarray, queries: np.ndarray,
         coarse_queries: np.ndarray | None, blocked: np.ndarray, k: int, scratch: ScanScratch,
+        texts: list[str], missing: np.ndarray, embedder: HashingEmbedder | None,
     ) -> None:
         self.window, self.authors, self.sources, self.blocked = window, authors, sources, blocked
         self.queries, self.coarse_queries = queries, coarse_queries
         self.k, self._scratch = k, scratch
-        self._keys: np.ndarray | None = None
+        self.texts, self.missing, self.embedder = texts, missing, embedder
+        self._answer: tuple[np.ndarray, np.ndarray] | None = None
         self._peer: RankingPeer | None = None
 
-    def keys(self) -> np.ndarray:
-        if self._keys is None:
+    def answer(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._answer is None:
             peer, self._peer = self._peer, None
             answer = None if peer is None else peer.answer()
-            self._keys = answer if answer is not None else _ranked(
-                self.window, self.authors, self.queries, self.coarse_queries, self.blocked,
-                self.k, self._scratch)
+            if answer is None:
+                answer = _answer(self.window, self.authors, self.queries, self.coarse_queries,
+                                 self.blocked, self.k, self._scratch, self.texts, self.missing,
+                                 self.embedder)
+            self._answer = answer
             self.window = None  # type: ignore[assignment]  # free the inputs
-        return self._keys
+        return self._answer
 
 
 class RankingPeer:
@@ -85,18 +91,19 @@ class RankingPeer:
     def submit(self, job: RankJob) -> None:
         """Send `job` to the peer if it can take it; else rank it now."""
         if self._job is not None:  # one at a time: the previous answer first
-            self._job.keys()
+            self._job.answer()
         if self._allowed and self._conn is None:
             self._start()
         if self._conn is None or not self._is_ready():
-            job.keys()
+            job.answer()
             return
         try:
             self._conn.send((self._update(job), job.window.weights, job.queries,
-                             job.coarse_queries, job.blocked, job.k))
+                             job.coarse_queries, job.blocked, job.k, job.texts, job.missing,
+                             None if job.embedder is None else job.embedder.dim))
         except OSError as exc:
             self._lose(exc)
-            job.keys()
+            job.answer()
             return
         job._peer, self._job = self, job
 
@@ -114,8 +121,8 @@ class RankingPeer:
             self._ready = True
         return True
 
-    def answer(self) -> np.ndarray | None:
-        """The keys the peer ranked for the job sent last; None if it was lost meanwhile."""
+    def answer(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The peer's answer to the job sent last; None if it was lost meanwhile."""
         self._job = None
         if self._conn is None:
             return None
@@ -125,7 +132,7 @@ class RankingPeer:
         except (OSError, EOFError, PeerError) as exc:
             self._lose(exc)
             return None
-        return reply[1]  # type: ignore[no-any-return]
+        return reply[1], reply[2]
 
     def _update(self, job: RankJob) -> tuple[Any, ...]:
         """The rows the peer lacks (vectors, coarse vectors, authors, and the post whose
@@ -235,13 +242,21 @@ def _twins(sources: np.ndarray, lo: int) -> np.ndarray | None:
     return None if np.array_equal(twins, own) else twins
 
 
-def _ranked(
+def _answer(
     window: Window, authors: np.ndarray, queries: np.ndarray,
     coarse_queries: np.ndarray | None, blocked: np.ndarray, k: int, scratch: ScanScratch,
-) -> np.ndarray:
-    """What either process answers for a job."""
+    texts: list[str], missing: np.ndarray, embedder: HashingEmbedder | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What either process answers for a job: the keys, and the vectors of its texts."""
+    vectors = np.zeros((0, queries.shape[1]), dtype=np.float32)
+    if texts:
+        assert embedder is not None
+        vectors = embedder.embed(texts)
+        queries[missing] = vectors
+        if coarse_queries is not None:  # as Profiles.coarse folds them, one at a time
+            coarse_queries[missing] = np.concatenate([fold(v[None, :]) for v in vectors])
     hidden = hidden_by_author(authors, blocked, len(queries))
-    return rank_window(window, queries, coarse_queries, hidden, k, scratch)
+    return rank_window(window, queries, coarse_queries, hidden, k, scratch), vectors
 
 
 def _append(array: np.ndarray, count: int, rows: np.ndarray) -> np.ndarray:
@@ -260,18 +275,23 @@ def serve(conn: Connection) -> None:
     """The peer's loop: rank each job with `rank_window` until told to stop, or until
     the run's process goes away (then quietly)."""
     mirror, scratch = _Mirror(), ScanScratch()
+    embedders: dict[int, HashingEmbedder] = {}  # by dimension: each keeps its caches
     try:
         conn.send(("ready",))
         while (job := conn.recv()) is not None:
-            update, weights, queries, coarse_queries, blocked, k = job
+            update, weights, queries, coarse_queries, blocked, k, texts, missing, dim = job
             try:
                 full, coarse, authors, sources = mirror.apply(update)
                 assert full is not None and authors is not None and sources is not None
                 lo = update[1]
                 window = Window(full, full if coarse is None else coarse, weights,
                                 *scan_order(weights), _twins(sources, lo), lo, update[0])
-                reply: tuple[Any, ...] = ("ranked", _ranked(
-                    window, authors, queries, coarse_queries, blocked, k, scratch))
+                if dim is not None and dim not in embedders:
+                    embedders[dim] = HashingEmbedder(dim)
+                embedder = None if dim is None else embedders[dim]
+                reply: tuple[Any, ...] = ("ranked", *_answer(
+                    window, authors, queries, coarse_queries, blocked, k, scratch, texts,
+                    missing, embedder))
             except Exception:  # reported to the main process, which ranks the job itself
                 reply = ("error", traceback.format_exc())
             conn.send(reply)

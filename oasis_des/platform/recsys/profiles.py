@@ -44,7 +44,7 @@ class Profiles:
         """The unit vector of the user's bio (or name when the bio is empty)."""
         vector = self._full.get(uid)
         if vector is None:
-            vector = self._embedder().embed(self._texts([uid]))[0]
+            vector = self._embedder().embed(self.texts([uid]))[0]
             self._full[uid] = vector
             trim_oldest(self._full, PROFILE_CACHE)
         return vector
@@ -61,14 +61,23 @@ class Profiles:
     def embed_many(self, uids: Sequence[int]) -> None:
         """Compute the profiles of `uids` not held yet in one batch (a tick's new users),
         when the embedder is batch-invariant; else `vector` embeds each alone."""
-        missing = [u for u in dict.fromkeys(uids) if u not in self._full]
+        missing = self.missing(uids)
         embedder = self._embedder()
         if len(missing) < 2 or not getattr(embedder, "batch_invariant", False):
             return
-        self._full.update(zip(missing, embedder.embed(self._texts(missing))))
+        self.add(missing, embedder.embed(self.texts(missing)))
+
+    def missing(self, uids: Sequence[int]) -> list[int]:
+        """Those of `uids` whose profile is not held (once each)."""
+        return [u for u in dict.fromkeys(uids) if u not in self._full]
+
+    def add(self, uids: Sequence[int], vectors: np.ndarray) -> None:
+        """Hold the profile vectors of `uids`, computed elsewhere from their `texts` by
+        this embedder (ranking ahead has them embedded on its peer process)."""
+        self._full.update(zip(uids, vectors))
         trim_oldest(self._full, PROFILE_CACHE)
 
-    def _texts(self, uids: list[int]) -> list[str]:
+    def texts(self, uids: list[int]) -> list[str]:
         """Each user's bio, or "name user_name" when the bio is empty ("" if unknown)."""
         rows: dict[int, tuple[str | None, str | None, str | None]] = {}
         for start in range(0, len(uids), PROFILE_QUERY):

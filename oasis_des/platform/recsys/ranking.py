@@ -328,11 +328,11 @@ class RankedRecommender:
         self._index.window_vectors()  # embed new posts before profiles share the embedder
         if not user_ids:
             return
-        self._index.profiles.embed_many(user_ids)
         ranked = {} if self._ahead is None else self._ahead.complete(
             user_ids, now, k, lambda u: self.query(u, False)[0])
         rest = [u for u in user_ids if u not in ranked]
         if rest:
+            self._index.profiles.embed_many(rest)
             queries, coarse = self._queries(rest)
             ranked.update(zip(rest, self._ranker.top_many(
                 queries, k, now, [self.excluded(u) for u in rest], coarse)))
@@ -343,17 +343,13 @@ class RankedRecommender:
         """Begin ranking the feeds of `user_ids`, who will refresh at `at` (the next
         stepped tick), on the window as it is now (see ahead.py); `prepare` completes
         them then. Only for recommenders that can (`_ahead`)."""
-        if self._ahead is None:
-            return
-        self._index.window_vectors()
-        self._index.profiles.embed_many(user_ids)
-        self._ahead.begin(user_ids, at, k, *self._queries(user_ids))
+        if self._ahead is not None:
+            self._index.window_vectors()  # embed new posts before profiles share the embedder
+            self._ahead.begin(user_ids, at, k)
 
     def _queries(self, user_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray | None]:
         """The users' query vectors, and their folds when the window is scanned coarse
         (None if the recommender does not keep them)."""
-        if not user_ids:
-            return np.zeros((0, 0), dtype=np.float32), None
         folded = self._ranker.scans_coarse()
         queries = [self.query(u, folded) for u in user_ids]
         coarse = [c for _, c in queries]
