@@ -28,6 +28,11 @@ def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
+def peer_peak_gib() -> float:
+    """The ranking peer's peak, once it has ended (the largest child's, on Linux)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=1_000_000)
@@ -97,6 +102,9 @@ def main() -> None:
         ("activations/s", result.activations / result.wall_seconds),
         ("actions/s", result.run_actions / result.wall_seconds),
         ("peak memory (GiB)", peak_gib()),
+        # At most the sum: the two peaks need not coincide.
+        ("ranking peer's peak memory (GiB)", peer_peak_gib()),
+        ("peak memory, both processes (GiB, at most)", peak_gib() + peer_peak_gib()),
         ("LLM calls", result.llm.calls if result.llm is not None else 0),
         ("CPU contention (share of time)", stalled),
     ]

@@ -196,3 +196,19 @@ def test_ray_backend_gives_the_same_runs(tmp_path: Path) -> None:
     local = run_sweep(specs, jobs=1).column("digest")
     specs = build_grid(TINY, [parse_set("time.tick=1,3")], [0], tmp_path / "ray", overwrite=False)
     assert run_sweep(specs, jobs=2, backend="ray").column("digest") == local
+
+
+def test_runs_of_a_parallel_sweep_rank_in_their_own_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Parallel runs each have a CPU: none starts a ranking peer (a second process)."""
+    from oasis_des.platform.recsys import peer
+    from oasis_des.sweep import runner
+
+    monkeypatch.delenv(peer.ENV_SWITCH, raising=False)
+    monkeypatch.setattr(peer.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert peer.peer_allowed()
+    seen: list[bool] = []
+    monkeypatch.setattr(runner, "run_one", lambda spec: seen.append(peer.peer_allowed()) or {})
+    runner.run_one_of_many(None)  # type: ignore[arg-type]
+    assert seen == [False]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sys
 import time as wallclock
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ from typing import Any, Literal, TextIO
 from oasis_des.analysis.summary import key_metrics
 from oasis_des.analysis.tables import Table
 from oasis_des.engine.config import ConfigConflict
+from oasis_des.platform.recsys import peer
 from oasis_des.sweep.grid import RunSpec
 
 Backend = Literal["local", "ray"]
@@ -49,6 +51,13 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         blame = f"{spec.source}: " if isinstance(exc, ConfigConflict) and spec.source else ""
         row.update(db=spec.config.output.path, error=f"{type(exc).__name__}: {blame}{exc}")
     return row
+
+
+def run_one_of_many(spec: RunSpec) -> dict[str, Any]:
+    """`run_one` in a process that shares the machine with other runs: each has a CPU,
+    so a run's ranking stays in its process (no ranking peer; the results are the same)."""
+    os.environ[peer.ENV_SWITCH] = "0"
+    return run_one(spec)
 
 
 def run_sweep(
@@ -89,7 +98,7 @@ def _run_local(specs: Sequence[RunSpec], jobs: int, _: str | None) -> Iterator[d
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(specs)), mp_context=context) as pool:
-        futures = [pool.submit(run_one, s) for s in specs]
+        futures = [pool.submit(run_one_of_many, s) for s in specs]
         for future in as_completed(futures):
             yield future.result()
 
@@ -107,7 +116,7 @@ def _run_ray(
         ray.init(address=address, num_cpus=None if address else jobs,
                  include_dashboard=False, log_to_driver=False)
     try:
-        remote = ray.remote(num_cpus=1)(run_one)
+        remote = ray.remote(num_cpus=1)(run_one_of_many)
         pending = [remote.remote(s) for s in specs]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)

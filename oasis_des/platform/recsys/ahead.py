@@ -172,15 +172,17 @@ class RankAhead:
             kept &= ~np.isin(index.author[posts], fans)
         # A line with fewer keys than asked held every post it could: nothing was left out.
         enough = (np.count_nonzero(kept, axis=1) >= k) | (keys[:, 0] == 0)
-        merged = np.where(kept, (keys & ~_LOW) | (posts + 1).astype(np.uint64), np.uint64(0))
+        # Keys by row of the window now (as pack makes them: row + 1 in the low 32 bits).
+        rows_now = (posts - window.lo + 1).astype(np.uint64)
+        merged = np.where(kept, (keys & ~_LOW) | rows_now, np.uint64(0))
         extra = self._rescored(window, ahead, fans)
         if len(extra):
             merged = np.concatenate(
                 [merged, self._extra_keys(window, ahead, rows, wanted, extra, query)], axis=1)
         best = top_keys(merged, k)[:, ::-1]  # best first
-        lines = ((best & _LOW).astype(np.int64) - 1).tolist()
-        if not best.all():  # some have fewer than k posts: no post is -1
-            lines = [[p for p in line if p >= 0] for line in lines]
+        lines = ((best & _LOW).astype(np.int64) + (window.lo - 1)).tolist()
+        if not best.all():  # some have fewer than k posts: no post is window.lo - 1
+            lines = [[p for p in line if p >= window.lo] for line in lines]
         return {u: line for u, line, ok in zip(wanted, lines, enough.tolist()) if ok}
 
     def _rescored(self, window: Weighted, ahead: Ahead, fans: np.ndarray) -> np.ndarray:
@@ -199,7 +201,7 @@ class RankAhead:
         self, window: Weighted, ahead: Ahead, rows: np.ndarray, wanted: list[int],
         extra: np.ndarray, query: Callable[[int], np.ndarray],
     ) -> np.ndarray:
-        """Packed keys (score, post id + 1) of the `extra` posts for each wanted user,
+        """Packed keys (score, window row + 1) of the `extra` posts for each wanted user,
         0 where the user must not see the post."""
         at = extra - window.lo
         queries = (np.stack([query(u) for u in wanted]) if ahead.queries is None
@@ -209,7 +211,7 @@ class RankAhead:
         pairs = (rows[:, None] << 32) | self._index.author[extra][None, :]
         spot = np.minimum(np.searchsorted(ahead.blocked, pairs), max(len(ahead.blocked) - 1, 0))
         hidden = ahead.blocked[spot] == pairs if len(ahead.blocked) else np.zeros_like(pairs, bool)
-        return np.where(hidden, np.uint64(0), pack(scores, extra[None, :]))
+        return np.where(hidden, np.uint64(0), pack(scores, at[None, :]))
 
     # -- checkpoints ------------------------------------------------------------------
     def state(self) -> dict[str, Any] | None:
