@@ -105,7 +105,12 @@ def test_every_change_of_a_tick_leaves_the_feeds_ranked_anew(
     assert p.feed_index.changed_fans == {famous}
     p.now = at
     p.recommender.prepare(viewers, at, k)
+    index = p.feed_index
+    found_ahead = {v: sorted(index.in_network(v).tolist()) for v in viewers}
     assert p.recommender._prepared == _anew(p, viewers, at, k)
+    index._in_network.clear()  # their network posts, found with the ranking, as anew
+    assert found_ahead == {v: sorted(index.in_network(v).tolist()) for v in viewers}
+    assert any(found_ahead.values())
     assert not completed[-1] & set(viewers[2:6])  # their follows or mutes changed: anew
     if slack:
         assert len(completed[-1]) >= len(viewers) // 2
@@ -147,11 +152,11 @@ def _count_answers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     answers: list[int] = []
     original = peer.RankingPeer.answer
 
-    def answer(self: peer.RankingPeer) -> np.ndarray | None:
-        keys = original(self)
-        if keys is not None:
-            answers.append(len(keys))
-        return keys
+    def answer(self: peer.RankingPeer) -> peer.Answer | None:
+        answered = original(self)
+        if answered is not None:
+            answers.append(len(answered.keys))
+        return answered
 
     monkeypatch.setattr(peer.RankingPeer, "answer", answer)
     return answers

@@ -32,7 +32,7 @@ import numpy as np
 
 from oasis_des.platform.recsys.embedders import HashingEmbedder, fold
 from oasis_des.platform.recsys.index import FeedIndex
-from oasis_des.platform.recsys.peer import RankingPeer, RankJob
+from oasis_des.platform.recsys.peer import JobData, RankingPeer, RankJob
 from oasis_des.platform.recsys.ranking import Weighted, WindowRanker, lift
 from oasis_des.platform.recsys.topk import pack, top_keys
 
@@ -49,8 +49,10 @@ class Ahead:
     """A ranking begun ahead: for the users `users` refreshing at time `at`, their k +
     SLACK best posts among posts lo..last (the window then), as packed keys by window row
     (`keys`, from `job` until read); `blocked`: user row << 32 | author for each author
-    whose posts the user must not be shown; `queries`: the users' (None after a resume:
-    asked again), of which those of `embedded` are embedded with the job."""
+    whose posts the user must not be shown, `network`: the same for the users they follow
+    and did not mute, and `network_rows` each user's window rows by those (from `job`;
+    None after a resume); `queries`: the users' (None after a resume: asked again), of
+    which those of `embedded` are embedded with the job."""
 
     at: float
     k: int
@@ -59,23 +61,23 @@ class Ahead:
     last: int
     users: np.ndarray
     blocked: np.ndarray
+    network: np.ndarray | None = None
     queries: np.ndarray | None = None
     embedded: list[int] = field(default_factory=list)
     job: RankJob | None = None
     keys: np.ndarray | None = None
+    network_rows: list[np.ndarray] | None = None
 
 
 class RankAhead:
     """Begins the next tick's ranking (`begin`) and completes it when the tick comes
     (`complete`), for a recommender whose query is the user's profile and whose hidden
-    posts are those of some authors."""
+    posts are those of the user, their followees and the users they muted (`twitter`).
+    The posts of each user's network (`FeedIndex.in_network`), which their refresh
+    shows, are found with the ranking."""
 
-    def __init__(
-        self, ranker: WindowRanker, index: FeedIndex,
-        blocked_authors: Callable[[int], list[int]],
-    ) -> None:
+    def __init__(self, ranker: WindowRanker, index: FeedIndex) -> None:
         self._ranker, self._index = ranker, index
-        self._blocked_authors = blocked_authors
         self._peer = RankingPeer()
         self._ahead: Ahead | None = None
 
@@ -91,12 +93,15 @@ class RankAhead:
         queries, coarse, missing, embedder = self._queries(users)
         embedded = [users[i] for i in missing.tolist()]
         texts = index.profiles.texts(embedded) if embedded else []
-        blocked = self._blocked(users)
+        blocked, network = self._authors(users)
+        data = JobData(queries, coarse, blocked, network, k + SLACK, texts, missing,
+                       None if embedder is None else embedder.dim)
         rows = slice(window.lo, window.lo + len(window.full))
-        job = RankJob(window, index.author[rows], index.source[rows], queries, coarse, blocked,
-                      k + SLACK, self._ranker.scratch, texts, missing, embedder)
+        job = RankJob(window, index.author[rows], index.source[rows], data,
+                      self._ranker.scratch, embedder)
         self._ahead = Ahead(at, k, index.epoch, window.lo, window.lo + len(window.full) - 1,
-                            np.asarray(users, dtype=np.int64), blocked, queries, embedded, job)
+                            np.asarray(users, dtype=np.int64), blocked, network, queries,
+                            embedded, job)
         if len(users) >= PEER_USERS:
             self._peer.submit(job)
         else:
@@ -133,20 +138,24 @@ class RankAhead:
         with them join the others."""
         if ahead.keys is None:
             assert ahead.job is not None
-            ahead.keys, vectors = ahead.job.answer()
-            ahead.job = None
+            answer = ahead.job.answer()
+            ahead.job, ahead.keys, vectors = None, answer.keys, answer.vectors
+            ahead.network_rows = answer.network()
             if ahead.embedded:
                 self._index.profiles.add(ahead.embedded, vectors)
                 if ahead.queries is not None:
                     ahead.queries[np.isin(ahead.users, ahead.embedded)] = vectors
         return ahead.keys
 
-    def _blocked(self, users: Sequence[int]) -> np.ndarray:
-        """Sorted keys user row << 32 | author of each user's blocked authors."""
-        authors = [self._blocked_authors(u) for u in users]
-        counts = np.fromiter(map(len, authors), dtype=np.int64, count=len(authors))
-        flat = np.fromiter(chain.from_iterable(authors), dtype=np.int64, count=int(counts.sum()))
-        return np.sort((np.repeat(np.arange(len(users), dtype=np.int64), counts) << 32) | flat)
+    def _authors(self, users: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted keys user row << 32 | author: of the authors each user must not be
+        shown (themselves, their followees and the users they muted), and of those in
+        their network (followees not muted)."""
+        relations = [self._index.relations(u) for u in users]
+        blocked = [[u, *followees, *muted] for u, (followees, muted) in zip(users, relations)]
+        network = [[f for f in followees if f not in muted] if muted else followees
+                   for followees, muted in relations]
+        return _keys(blocked), _keys(network)
 
     def complete(
         self, users: Sequence[int], now: float, k: int, query: Callable[[int], np.ndarray],
@@ -165,6 +174,9 @@ class RankAhead:
             return {}
         rows = np.fromiter((place[u] for u in wanted), dtype=np.int64, count=len(wanted))
         keys = self._ranked(ahead)[rows]
+        new = np.arange(max(ahead.last + 1, window.lo), window.lo + len(window.full))
+        new = new[index.author[new] >= 0]  # the posts since the ranking began (gaps: none)
+        self._in_network(ahead, window, rows, wanted, new)
         posts = (keys & _LOW).astype(np.int64) + (ahead.lo - 1)
         kept = (keys > 0) & (posts >= window.lo)
         fans = np.fromiter(index.changed_fans, dtype=np.int64, count=len(index.changed_fans))
@@ -175,7 +187,7 @@ class RankAhead:
         # Keys by row of the window now (as pack makes them: row + 1 in the low 32 bits).
         rows_now = (posts - window.lo + 1).astype(np.uint64)
         merged = np.where(kept, (keys & ~_LOW) | rows_now, np.uint64(0))
-        extra = self._rescored(window, ahead, fans)
+        extra = self._rescored(window, ahead, fans, new)
         if len(extra):
             merged = np.concatenate(
                 [merged, self._extra_keys(window, ahead, rows, wanted, extra, query)], axis=1)
@@ -185,16 +197,30 @@ class RankAhead:
             lines = [[p for p in line if p >= window.lo] for line in lines]
         return {u: line for u, line, ok in zip(wanted, lines, enough.tolist()) if ok}
 
-    def _rescored(self, window: Weighted, ahead: Ahead, fans: np.ndarray) -> np.ndarray:
-        """Post ids scored now: those created since the ranking began, and those of
-        authors whose popularity changed meanwhile."""
-        index, lo = self._index, window.lo
-        last = lo + len(window.full) - 1
-        new = np.arange(max(ahead.last + 1, lo), last + 1)
-        new = new[index.author[new] >= 0]  # ids with no post (gaps) are none
+    def _in_network(
+        self, ahead: Ahead, window: Weighted, rows: np.ndarray, wanted: list[int],
+        new: np.ndarray,
+    ) -> None:
+        """Give the feed index each wanted user's network posts: those found ahead that
+        are still in the window, and those posted since (`new`) by the user's network."""
+        if ahead.network_rows is None or ahead.network is None:
+            return
+        index = self._index
+        ours = _member((rows[:, None] << 32) | index.author[new][None, :], ahead.network)
+        found = {}
+        for i, (row, user) in enumerate(zip(rows.tolist(), wanted)):
+            old = ahead.network_rows[row] + ahead.lo
+            found[user] = np.concatenate([old[old >= window.lo], new[ours[i]]])
+        index.install_in_network(found)
+
+    def _rescored(
+        self, window: Weighted, ahead: Ahead, fans: np.ndarray, new: np.ndarray,
+    ) -> np.ndarray:
+        """Post ids scored now: those created since the ranking began (`new`), and those
+        of authors whose popularity changed meanwhile."""
         if not len(fans):
             return new
-        old = index.posts_by(fans.tolist(), lo)
+        old = self._index.posts_by(fans.tolist(), window.lo)
         return np.concatenate([np.sort(old[old <= ahead.last]), new])
 
     def _extra_keys(
@@ -208,9 +234,7 @@ class RankAhead:
                    else ahead.queries[rows]).astype(np.float32, copy=False)
         scores = lift(queries @ window.full[at].T)
         scores *= window.weights[at]
-        pairs = (rows[:, None] << 32) | self._index.author[extra][None, :]
-        spot = np.minimum(np.searchsorted(ahead.blocked, pairs), max(len(ahead.blocked) - 1, 0))
-        hidden = ahead.blocked[spot] == pairs if len(ahead.blocked) else np.zeros_like(pairs, bool)
+        hidden = _member((rows[:, None] << 32) | self._index.author[extra][None, :], ahead.blocked)
         return np.where(hidden, np.uint64(0), pack(scores, at[None, :]))
 
     # -- checkpoints ------------------------------------------------------------------
@@ -241,4 +265,18 @@ class RankAhead:
 
     def close(self) -> None:
         self._peer.close()
+
+
+def _keys(authors: list[list[int]]) -> np.ndarray:
+    """Sorted keys row << 32 | author of each row's `authors`."""
+    counts = np.fromiter(map(len, authors), dtype=np.int64, count=len(authors))
+    flat = np.fromiter(chain.from_iterable(authors), dtype=np.int64, count=int(counts.sum()))
+    return np.sort((np.repeat(np.arange(len(authors), dtype=np.int64), counts) << 32) | flat)
+
+
+def _member(keys: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Which of `keys` are in the sorted array `among`."""
+    if not len(among):
+        return np.zeros(keys.shape, dtype=bool)
+    return among[np.minimum(np.searchsorted(among, keys), len(among) - 1)] == keys
 

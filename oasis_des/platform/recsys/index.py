@@ -316,6 +316,16 @@ class FeedIndex:
             self._in_network[uid] = found
         return found
 
+    def install_in_network(self, found: dict[int, np.ndarray]) -> None:
+        """Take `in_network` of some users, found elsewhere for the window as it is now
+        (ranking ahead finds them with the feeds it ranks)."""
+        if self._in_network_at != self.last_post:
+            self._in_network.clear()
+            self._in_network_at = self.last_post
+        for posts in found.values():
+            posts.flags.writeable = False
+        self._in_network.update(found)
+
     def followee_posts(self, uid: int, limit: int) -> list[int]:
         """The most liked window posts of the users `uid` follows and has not muted, that
         show nothing of a muted user (ties: older first, as OASIS's query returns them)."""

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import traceback
 import warnings
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from oasis_des.platform.recsys.embedders import HashingEmbedder, fold
 from oasis_des.platform.recsys.ranking import (
-    ScanScratch, Window, hidden_by_author, rank_window, scan_order,
+    RowsByAuthor, ScanScratch, Window, rank_window, scan_order,
 )
 
 # Set to "0" to rank in this process only (the results are the same).
@@ -45,32 +46,58 @@ def peer_allowed() -> bool:
     return (os.cpu_count() or 1) >= 2
 
 
+@dataclass
+class JobData:
+    """What a ranking job asks beside the window: the users' `queries` (and folds), the
+    authors each blocks and those in their network (sorted keys user << 32 | author),
+    the k best posts wanted, and the texts of the profiles of users `missing` (rows of
+    `queries` to fill), embedded with the job by a hashing embedder of `dim` columns."""
+
+    queries: np.ndarray
+    coarse_queries: np.ndarray | None
+    blocked: np.ndarray
+    network: np.ndarray
+    k: int
+    texts: list[str]
+    missing: np.ndarray
+    dim: int | None
+
+
+@dataclass
+class Answer:
+    """A job's answer: each user's k best rows as packed keys (see `rank_window`), the
+    vectors of its texts, and each user's network rows (`network_rows`, concatenated
+    user after user, `network_counts` of each)."""
+
+    keys: np.ndarray
+    vectors: np.ndarray
+    network_rows: np.ndarray
+    network_counts: np.ndarray
+
+    def network(self) -> list[np.ndarray]:
+        return np.split(self.network_rows, np.cumsum(self.network_counts)[:-1])
+
+
 class RankJob:
-    """A window to rank for some queries, hiding from each the posts of the authors it
-    blocks (see `rank_window`, `hidden_by_author`); the queries of rows `missing` are
-    the vectors of `texts`, embedded with the job by a hashing `embedder`. `answer()`
-    gives (the keys, those vectors), from the peer or, if it has none, computed here."""
+    """A window (its rows' `authors` and `sources`) to rank for `data`; `answer()` gives
+    the answer, from the peer or, if it has none, computed here."""
 
     def __init__(
-        self, window: Window, authors: np.ndarray, sources: np.ndarray, queries: np.ndarray,
-        coarse_queries: np.ndarray | None, blocked: np.ndarray, k: int, scratch: ScanScratch,
-        texts: list[str], missing: np.ndarray, embedder: HashingEmbedder | None,
+        self, window: Window, authors: np.ndarray, sources: np.ndarray, data: JobData,
+        scratch: ScanScratch, embedder: HashingEmbedder | None,
     ) -> None:
-        self.window, self.authors, self.sources, self.blocked = window, authors, sources, blocked
-        self.queries, self.coarse_queries = queries, coarse_queries
-        self.k, self._scratch = k, scratch
-        self.texts, self.missing, self.embedder = texts, missing, embedder
-        self._answer: tuple[np.ndarray, np.ndarray] | None = None
+        self.window, self.authors, self.sources, self.data = window, authors, sources, data
+        self._scratch, self._embedder = scratch, embedder
+        self._answer: Answer | None = None
         self._peer: RankingPeer | None = None
 
-    def answer(self) -> tuple[np.ndarray, np.ndarray]:
+    def answer(self) -> Answer:
         if self._answer is None:
             peer, self._peer = self._peer, None
             answer = None if peer is None else peer.answer()
             if answer is None:
-                answer = _answer(self.window, self.authors, self.queries, self.coarse_queries,
-                                 self.blocked, self.k, self._scratch, self.texts, self.missing,
-                                 self.embedder)
+                answer = _answer(self.window, self.authors, self.data, self._scratch,
+                                 self._embedder)
             self._answer = answer
             self.window = None  # type: ignore[assignment]  # free the inputs
         return self._answer
@@ -98,9 +125,7 @@ class RankingPeer:
             job.answer()
             return
         try:
-            self._conn.send((self._update(job), job.window.weights, job.queries,
-                             job.coarse_queries, job.blocked, job.k, job.texts, job.missing,
-                             None if job.embedder is None else job.embedder.dim))
+            self._conn.send((self._update(job), job.window.weights, job.data))
         except OSError as exc:
             self._lose(exc)
             job.answer()
@@ -121,7 +146,7 @@ class RankingPeer:
             self._ready = True
         return True
 
-    def answer(self) -> tuple[np.ndarray, np.ndarray] | None:
+    def answer(self) -> Answer | None:
         """The peer's answer to the job sent last; None if it was lost meanwhile."""
         self._job = None
         if self._conn is None:
@@ -132,7 +157,7 @@ class RankingPeer:
         except (OSError, EOFError, PeerError) as exc:
             self._lose(exc)
             return None
-        return reply[1], reply[2]
+        return reply[1]  # type: ignore[no-any-return]
 
     def _update(self, job: RankJob) -> tuple[Any, ...]:
         """The rows the peer lacks (vectors, coarse vectors, authors, and the post whose
@@ -243,20 +268,25 @@ def _twins(sources: np.ndarray, lo: int) -> np.ndarray | None:
 
 
 def _answer(
-    window: Window, authors: np.ndarray, queries: np.ndarray,
-    coarse_queries: np.ndarray | None, blocked: np.ndarray, k: int, scratch: ScanScratch,
-    texts: list[str], missing: np.ndarray, embedder: HashingEmbedder | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """What either process answers for a job: the keys, and the vectors of its texts."""
+    window: Window, authors: np.ndarray, data: JobData, scratch: ScanScratch,
+    embedder: HashingEmbedder | None,
+) -> Answer:
+    """What either process answers for a job."""
+    queries, coarse_queries = data.queries, data.coarse_queries
     vectors = np.zeros((0, queries.shape[1]), dtype=np.float32)
-    if texts:
+    if data.texts:
         assert embedder is not None
-        vectors = embedder.embed(texts)
-        queries[missing] = vectors
+        vectors = embedder.embed(data.texts)
+        queries[data.missing] = vectors
         if coarse_queries is not None:  # as Profiles.coarse folds them, one at a time
-            coarse_queries[missing] = np.concatenate([fold(v[None, :]) for v in vectors])
-    hidden = hidden_by_author(authors, blocked, len(queries))
-    return rank_window(window, queries, coarse_queries, hidden, k, scratch), vectors
+            coarse_queries[data.missing] = np.concatenate([fold(v[None, :]) for v in vectors])
+    users = len(queries)
+    by_author = RowsByAuthor(authors)
+    keys = rank_window(window, queries, coarse_queries, by_author.hidden(data.blocked, users),
+                       data.k, scratch)
+    network = by_author.of(data.network, users)
+    return Answer(keys, vectors, np.concatenate(network),
+                  np.fromiter(map(len, network), dtype=np.int64, count=users))
 
 
 def _append(array: np.ndarray, count: int, rows: np.ndarray) -> np.ndarray:
@@ -279,19 +309,19 @@ def serve(conn: Connection) -> None:
     try:
         conn.send(("ready",))
         while (job := conn.recv()) is not None:
-            update, weights, queries, coarse_queries, blocked, k, texts, missing, dim = job
+            update, weights, data = job
             try:
                 full, coarse, authors, sources = mirror.apply(update)
                 assert full is not None and authors is not None and sources is not None
                 lo = update[1]
                 window = Window(full, full if coarse is None else coarse, weights,
                                 *scan_order(weights), _twins(sources, lo), lo, update[0])
+                dim = data.dim
                 if dim is not None and dim not in embedders:
                     embedders[dim] = HashingEmbedder(dim)
                 embedder = None if dim is None else embedders[dim]
-                reply: tuple[Any, ...] = ("ranked", *_answer(
-                    window, authors, queries, coarse_queries, blocked, k, scratch, texts,
-                    missing, embedder))
+                reply: tuple[Any, ...] = ("ranked", _answer(window, authors, data, scratch,
+                                                            embedder))
             except Exception:  # reported to the main process, which ranks the job itself
                 reply = ("error", traceback.format_exc())
             conn.send(reply)
@@ -303,4 +333,7 @@ if __name__ == "__main__":
     # Ctrl-C in a terminal reaches the whole process group: the run's process handles it
     # (and may still need its job ranked); the peer ends when its socket closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(Connection(int(sys.argv[1])))
+    # Run the module's own copy (not __main__'s), so that answers pickle under its name.
+    from oasis_des.platform.recsys.peer import serve as serve_here
+
+    serve_here(Connection(int(sys.argv[1])))

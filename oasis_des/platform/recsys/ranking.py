@@ -248,21 +248,30 @@ def rank_window(
     return _rerank(full, window.weights, queries, candidates.ids(), k)
 
 
-def hidden_by_author(authors: np.ndarray, blocked: np.ndarray, users: int) -> list[np.ndarray]:
-    """Each of `users` users' rows written by an author it blocks, and every row with no
-    post (author -1), for windows whose rows have `authors`; `blocked` holds sorted keys
-    user << 32 | author."""
-    order = np.argsort(authors, kind="stable")
-    by_author = authors[order]
-    who, author = blocked >> 32, blocked & 0xFFFFFFFF
-    start = np.searchsorted(by_author, author, "left")
-    count = np.searchsorted(by_author, author, "right") - start
-    ends = np.cumsum(count)
-    rows = order[np.repeat(start - ends + count, count) + np.arange(ends[-1] if len(ends) else 0)]
-    owners = np.repeat(who, count)
-    hidden = np.split(rows, np.searchsorted(owners, np.arange(1, users)))
-    gaps = order[: np.searchsorted(by_author, 0)]
-    return [np.concatenate([h, gaps]) for h in hidden] if len(gaps) else hidden
+class RowsByAuthor:
+    """A window's rows grouped by author (one stable sort), to find the rows of some
+    authors for many users at once."""
+
+    def __init__(self, authors: np.ndarray) -> None:
+        self._order = np.argsort(authors, kind="stable")
+        self._authors = authors[self._order]
+
+    def of(self, keys: np.ndarray, users: int) -> list[np.ndarray]:
+        """Each of `users` users' rows written by its authors in `keys` (sorted keys
+        user << 32 | author)."""
+        who, author = keys >> 32, keys & 0xFFFFFFFF
+        start = np.searchsorted(self._authors, author, "left")
+        count = np.searchsorted(self._authors, author, "right") - start
+        ends = np.cumsum(count)
+        at = np.repeat(start - ends + count, count) + np.arange(ends[-1] if len(ends) else 0)
+        return np.split(self._order[at], np.searchsorted(np.repeat(who, count),
+                                                         np.arange(1, users)))
+
+    def hidden(self, blocked: np.ndarray, users: int) -> list[np.ndarray]:
+        """`of(blocked, users)`, with every row that has no post (author -1)."""
+        hidden = self.of(blocked, users)
+        gaps = self._order[: np.searchsorted(self._authors, 0)]
+        return [np.concatenate([h, gaps]) for h in hidden] if len(gaps) else hidden
 
 
 def post_ids(keys: np.ndarray, first: int) -> np.ndarray:

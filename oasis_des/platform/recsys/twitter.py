@@ -34,13 +34,7 @@ class TwitterRecommender(RankedRecommender):
 
     def __init__(self, platform: Platform) -> None:
         super().__init__(platform)
-        self._ahead = RankAhead(self._ranker, self._index, self.blocked_authors)
-
-    def blocked_authors(self, user_id: int) -> list[int]:
-        """The authors whose posts `excluded` hides: the user, and those they follow or
-        muted."""
-        followees, muted = self._index.relations(user_id)
-        return [user_id, *followees, *muted]
+        self._ahead = RankAhead(self._ranker, self._index)
 
     def query(self, user_id: int, folded: bool) -> tuple[np.ndarray, np.ndarray | None]:
         profiles = self._index.profiles
