@@ -19,13 +19,16 @@ follow and of those they muted. So the feeds are the top k of the window at the 
 tick, as when ranked then (up to float rounding), and a function of the run alone: the
 peer computes exactly what this process would, a checkpoint taken between the two
 ticks holds the ranking ahead, and a resumed run completes it as the first run did.
+
+The posts of each user's network (followees not muted), which their refresh shows beside
+the ranked ones, are found with the ranking and completed with the tick's new posts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
