@@ -61,14 +61,22 @@ class TickModel:
         self._states = keyed_states(seed, "activation", self._agents)
         self._hour: int | None = None
         self._p = np.zeros(0)
+        self._last: tuple[int, np.ndarray] | None = None  # the step asked last, its agents
 
     def activated(self, step: int) -> np.ndarray:
-        """The agents activated at step `step` (time step * tick), in id order."""
+        """The agents activated at step `step` (time step * tick), in id order (read-only;
+        a step is asked twice: when the one before begins, to rank its feeds ahead, and
+        when it begins)."""
+        if self._last is not None and self._last[0] == step:
+            return self._last[1]
         hour = self.profile.hour(step * self.tick)
         if hour != self._hour:
             rate = self.profile.activity[:, hour]
             self._hour, self._p = hour, tick_probability(rate, self.tick)
-        return self._agents[uniforms_after(self._states, step) < self._p]
+        agents = self._agents[uniforms_after(self._states, step) < self._p]
+        agents.flags.writeable = False
+        self._last = (step, agents)
+        return agents
 
 
 class AgentClock(Protocol):
