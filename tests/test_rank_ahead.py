@@ -4,6 +4,8 @@ process, when the peer is lost, and across a checkpoint."""
 
 from __future__ import annotations
 
+import os
+import signal
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from oasis_des import Platform
 from oasis_des.agents.synthetic import generate_population
 from oasis_des.engine.simulation import Simulation
 from oasis_des.platform.recsys import ahead, ranking
+from oasis_des.rng import KeyedStream
 from platform_helpers import write
 
 WORDS = ("cats kittens dogs puppies football music concert climate energy software "
@@ -162,20 +165,28 @@ def _count_answers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return answers
 
 
-def test_a_lost_peer_changes_no_feed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The peer killed mid-run: a warning, and the run ranks here, to the same digest."""
+@pytest.mark.parametrize("how", ["killed", "stopped"])
+def test_a_lost_or_stuck_peer_changes_no_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The peer killed mid-run, or stopped (it never answers): a warning, and the run
+    ranks here, to the same digest."""
     from oasis_des.platform.recsys import peer
 
     monkeypatch.setattr(ahead, "PEER_USERS", 1)
+    monkeypatch.setattr(peer, "ANSWER_TIMEOUT", 0.5)
     answered = _count_answers(monkeypatch)
-    killed: list[int] = []
+    hit: list[int] = []
     original = peer.RankingPeer.submit
 
     def submit(self: peer.RankingPeer, job: peer.RankJob) -> None:
         original(self, job)
-        if len(answered) >= 3 and self._process is not None and not killed:
-            killed.append(self._process.pid)
-            self._process.kill()
+        if len(answered) >= 3 and self._process is not None and not hit:
+            hit.append(self._process.pid)
+            if how == "killed":
+                self._process.kill()
+            else:
+                os.kill(self._process.pid, signal.SIGSTOP)
 
     def digest(name: str) -> str:
         cfg = config(output={"path": str(tmp_path / f"{name}.db")}, time={"duration": 240.0})
@@ -190,9 +201,24 @@ def test_a_lost_peer_changes_no_feed(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(peer.RankingPeer, "submit", submit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert digest("lost") == expected
-    assert killed
+        assert digest(how) == expected
+    assert hit
     assert any("ranking peer process stopped" in str(w.message) for w in caught)
+
+
+def test_the_peer_ends_with_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ahead, "PEER_USERS", 1)
+    cfg = config(output={"path": str(tmp_path / "run.db")}, time={"duration": 60.0})
+    sim = Simulation(cfg, population=generate_population(300, seed=5))
+    _start_peer(sim.platform)
+    process = sim.platform.recommender._ahead._peer._process
+    sim.run(until=30.0)
+    assert process.poll() is None  # still there mid-run
+    sim.run()
+    assert process.wait(timeout=10) == 0  # gone when the run is done, the platform open
+    assert sim.platform.recommender.recommend(0, sim.env.now, 2, KeyedStream(0, "t", 0)) \
+        is not None
+    sim.close()
 
 
 def test_a_run_resumed_between_two_ticks_completes_what_was_ranked_ahead(
@@ -221,3 +247,31 @@ def test_a_run_resumed_between_two_ticks_completes_what_was_ranked_ahead(
     sim.close()
     assert completed[0]  # the first tick after the resume completed the saved ranking
     assert result.digest == expected
+
+
+@pytest.mark.parametrize("peer_users", [1, 10**9])
+def test_a_repost_made_after_the_ranking_began_ties_its_source_and_comes_first(
+    monkeypatch: pytest.MonkeyPatch, peer_users: int
+) -> None:
+    """A post ranked ahead and its repost, made in the same tick after the ranking began,
+    have the same vector and weight: the newer comes first, as when ranked anew (their
+    scores from two matrix products could differ in the last bit)."""
+    monkeypatch.setattr(ahead, "PEER_USERS", peer_users)
+    p = Platform(kind="twitter", max_rec_post_len=2)
+    viewers = list(range(10, 40))
+    with p.batch():
+        for u in range(40):
+            p.sign_up(u, f"u{u}", f"U{u}", "cats kittens and puppies" if u >= 10 else "")
+    rng = np.random.default_rng(0)
+    for author in range(1, 10):  # other posts, to make the products wide
+        write(p, author, [" ".join(rng.choice(WORDS, 4)) for _ in range(30)])
+    source = write(p, 1, ["cats kittens and puppies everywhere"])[0]
+    if peer_users == 1:
+        _start_peer(p)
+    p.recommender.rank_ahead(viewers, p.now + 1.0, 2)
+    repost = p.execute(2, "repost", post_id=source)["post_id"]
+    p.now += 1.0
+    p.recommender.prepare(viewers, p.now, 2)
+    feeds = p.recommender._prepared
+    assert feeds == _anew(p, viewers, p.now, 2)
+    assert all(feeds[v] == [repost, source] for v in viewers)

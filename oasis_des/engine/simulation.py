@@ -305,8 +305,10 @@ class Simulation:
                 self._commit(started)
             if env.now >= self.duration:
                 self.platform.store.build_deferred_indexes()
+                self.platform.stop_helpers()
         except BaseException as exc:
             self._broken = True
+            self.platform.stop_helpers()
             self.platform.discard_held()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

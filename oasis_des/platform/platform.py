@@ -390,10 +390,15 @@ class Platform(
         rec = self.recommender
         return rec if isinstance(rec, RankedRecommender) else None
 
+    def stop_helpers(self) -> None:
+        """End helper processes (the ranking peer, which holds a copy of the candidate
+        window) while no run goes on; they start again when needed."""
+        if self._ranked is not None:
+            self._ranked.close()
+
     def close(self) -> None:
         try:
-            if self._ranked is not None:
-                self._ranked.close()
+            self.stop_helpers()
         finally:
             self.store.close()
 

@@ -183,14 +183,14 @@ class RankAhead:
         posts = (keys & _LOW).astype(np.int64) + (ahead.lo - 1)
         kept = (keys > 0) & (posts >= window.lo)
         fans = np.fromiter(index.changed_fans, dtype=np.int64, count=len(index.changed_fans))
-        if len(fans):
-            kept &= ~np.isin(index.author[posts], fans)
+        extra = self._rescored(window, ahead, fans, new)
+        if len(extra):
+            kept &= ~np.isin(posts, extra)
         # A line with fewer keys than asked held every post it could: nothing was left out.
         enough = (np.count_nonzero(kept, axis=1) >= k) | (keys[:, 0] == 0)
         # Keys by row of the window now (as pack makes them: row + 1 in the low 32 bits).
         rows_now = (posts - window.lo + 1).astype(np.uint64)
         merged = np.where(kept, (keys & ~_LOW) | rows_now, np.uint64(0))
-        extra = self._rescored(window, ahead, fans, new)
         if len(extra):
             merged = np.concatenate(
                 [merged, self._extra_keys(window, ahead, rows, wanted, extra, query)], axis=1)
@@ -219,23 +219,34 @@ class RankAhead:
     def _rescored(
         self, window: Weighted, ahead: Ahead, fans: np.ndarray, new: np.ndarray,
     ) -> np.ndarray:
-        """Post ids scored now: those created since the ranking began (`new`), and those
-        of authors whose popularity changed meanwhile."""
-        if not len(fans):
-            return new
-        old = self._index.posts_by(fans.tolist(), window.lo)
-        return np.concatenate([np.sort(old[old <= ahead.last]), new])
+        """Post ids scored now, in order: those created since the ranking began (`new`),
+        those of authors whose popularity changed meanwhile, and every post that shares a
+        vector with one of them (a repost's source, its other reposts), so that equal
+        vectors get equal scores, from one product (see `_extra_keys`)."""
+        index, lo = self._index, window.lo
+        extra = new
+        if len(fans):
+            old = index.posts_by(fans.tolist(), lo)
+            extra = np.union1d(old[old <= ahead.last], new)
+        twins = index.window_twins()
+        if twins is None or not len(extra):
+            return extra
+        return np.flatnonzero(np.isin(twins, twins[extra - lo])) + lo
 
     def _extra_keys(
         self, window: Weighted, ahead: Ahead, rows: np.ndarray, wanted: list[int],
         extra: np.ndarray, query: Callable[[int], np.ndarray],
     ) -> np.ndarray:
         """Packed keys (score, window row + 1) of the `extra` posts for each wanted user,
-        0 where the user must not see the post."""
+        0 where the user must not see the post. Each distinct vector is scored once, as
+        `ranking._interest` does: a repost then ties its source exactly (two products
+        may differ in the last bit), and of equal scores the newer post comes first."""
         at = extra - window.lo
         queries = (np.stack([query(u) for u in wanted]) if ahead.queries is None
                    else ahead.queries[rows]).astype(np.float32, copy=False)
-        scores = lift(queries @ window.full[at].T)
+        twins = self._index.window_twins()
+        distinct, place = np.unique(at if twins is None else twins[at], return_inverse=True)
+        scores = lift(queries @ window.full[distinct].T)[:, place]
         scores *= window.weights[at]
         hidden = _member((rows[:, None] << 32) | self._index.author[extra][None, :], ahead.blocked)
         return np.where(hidden, np.uint64(0), pack(scores, at[None, :]))

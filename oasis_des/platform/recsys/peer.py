@@ -35,6 +35,9 @@ from oasis_des.platform.recsys.ranking import (
 
 # Set to "0" to rank in this process only (the results are the same).
 ENV_SWITCH = "OASIS_DES_RANKING_PEER"
+# Seconds to wait for a job's answer (a tick's ranking takes milliseconds to a second) before
+# the peer is taken for stuck (e.g. stopped): it is then ended, and the job ranked here.
+ANSWER_TIMEOUT = 120.0
 
 
 def peer_allowed() -> bool:
@@ -152,6 +155,8 @@ class RankingPeer:
         if self._conn is None:
             return None
         try:
+            if not self._conn.poll(ANSWER_TIMEOUT):
+                raise PeerError(f"no answer in {ANSWER_TIMEOUT:.0f} s")
             reply = self._conn.recv()
             _expect(reply, "ranked")
         except (OSError, EOFError, PeerError) as exc:
@@ -200,6 +205,8 @@ class RankingPeer:
                           "in this process, with the same results.", RuntimeWarning,
                           stacklevel=3)
         self._allowed = False
+        if self._process is not None:
+            self._process.kill()  # it failed us: no graceful end (it may be stopped)
         self.close()
 
     def close(self) -> None:
