@@ -53,7 +53,7 @@ class Ahead:
     SLACK best posts among posts lo..last (the window then), as packed keys by window row
     (`keys`, from `job` until read); `blocked`: user row << 32 | author for each author
     whose posts the user must not be shown, `network`: the same for the users they follow
-    and did not mute, and `network_rows` each user's window rows by those (from `job`;
+    and did not mute, and `network_posts` each user's window posts by those (from `job`;
     None after a resume); `queries`: the users' (None after a resume: asked again), of
     which those of `embedded` are embedded with the job."""
 
@@ -69,7 +69,7 @@ class Ahead:
     embedded: list[int] = field(default_factory=list)
     job: RankJob | None = None
     keys: np.ndarray | None = None
-    network_rows: list[np.ndarray] | None = None
+    network_posts: list[np.ndarray] | None = None
 
 
 class RankAhead:
@@ -143,7 +143,7 @@ class RankAhead:
             assert ahead.job is not None
             answer = ahead.job.answer()
             ahead.job, ahead.keys, vectors = None, answer.keys, answer.vectors
-            ahead.network_rows = answer.network()
+            ahead.network_posts = answer.network(ahead.lo)
             if ahead.embedded:
                 self._index.profiles.add(ahead.embedded, vectors)
                 if ahead.queries is not None:
@@ -206,23 +206,30 @@ class RankAhead:
     ) -> None:
         """Give the feed index each wanted user's network posts: those found ahead that
         are still in the window, and those posted since (`new`) by the user's network."""
-        if ahead.network_rows is None or ahead.network is None:
+        if ahead.network_posts is None or ahead.network is None:
             return
         index = self._index
         ours = _member((rows[:, None] << 32) | index.author[new][None, :], ahead.network)
+        posted = ours.any(axis=1).tolist()
+        slid = window.lo > ahead.lo
         found = {}
         for i, (row, user) in enumerate(zip(rows.tolist(), wanted)):
-            old = ahead.network_rows[row] + ahead.lo
-            found[user] = np.concatenate([old[old >= window.lo], new[ours[i]]])
+            posts = ahead.network_posts[row]
+            if slid:
+                posts = posts[posts >= window.lo]
+            if posted[i]:
+                posts = np.concatenate([posts, new[ours[i]]])
+            found[user] = posts
         index.install_in_network(found)
 
     def _rescored(
         self, window: Weighted, ahead: Ahead, fans: np.ndarray, new: np.ndarray,
     ) -> np.ndarray:
         """Post ids scored now, in order: those created since the ranking began (`new`),
-        those of authors whose popularity changed meanwhile, and every post that shares a
-        vector with one of them (a repost's source, its other reposts), so that equal
-        vectors get equal scores, from one product (see `_extra_keys`)."""
+        those of authors whose popularity changed meanwhile, and every post that could
+        tie one of them exactly, having its vector and its weight (a repost made in the
+        same tick as its source), so that their scores come from one product and equal
+        scores go to the newer post (see `_extra_keys`)."""
         index, lo = self._index, window.lo
         extra = new
         if len(fans):
@@ -231,7 +238,11 @@ class RankAhead:
         twins = index.window_twins()
         if twins is None or not len(extra):
             return extra
-        return np.flatnonzero(np.isin(twins, twins[extra - lo])) + lo
+        at = extra - lo
+        alike = np.flatnonzero(np.isin(twins, twins[at]))  # the same vector as one of them
+        weight = window.weights.view(np.uint32).astype(np.int64)
+        tied = np.isin((twins[alike] << 32) | weight[alike], (twins[at] << 32) | weight[at])
+        return np.union1d(alike[tied] + lo, extra)
 
     def _extra_keys(
         self, window: Weighted, ahead: Ahead, rows: np.ndarray, wanted: list[int],

@@ -77,8 +77,9 @@ class Answer:
     network_rows: np.ndarray
     network_counts: np.ndarray
 
-    def network(self) -> list[np.ndarray]:
-        return np.split(self.network_rows, np.cumsum(self.network_counts)[:-1])
+    def network(self, first: int) -> list[np.ndarray]:
+        """Each user's network posts, where row 0 is post `first`."""
+        return np.split(self.network_rows + first, np.cumsum(self.network_counts)[:-1])
 
 
 class RankJob:
