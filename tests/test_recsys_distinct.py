@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oasis_des.platform.recsys.distinct import DistinctVectors
+from oasis_des.platform.recsys.distinct import DistinctVectors, twins_of, vector_keys
 
 
 def window(sources: list[int], dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -45,3 +45,15 @@ def test_a_window_that_starts_later_is_rebuilt():
     held, place = distinct.of(later, later_twins, (3, 0))
     assert np.array_equal(held[place], later)
     assert np.array_equal(held, later[[0, 1, 2]])
+
+
+def test_twins_are_the_first_rows_of_equal_vectors_never_of_equal_keys_alone() -> None:
+    rng = np.random.default_rng(0)
+    a, b, c = rng.normal(size=(3, 8)).astype(np.float32)
+    vectors = np.stack([a, b, a, c, b, a, c])
+    keys = vector_keys(vectors)
+    assert twins_of(keys, vectors).tolist() == [0, 1, 0, 3, 1, 0, 3]
+    assert twins_of(keys[[0, 1, 3]], vectors[[0, 1, 3]]) is None  # all distinct
+    clash = np.zeros(len(vectors), dtype=np.uint64)  # every key equal: rows still compared
+    assert twins_of(clash, vectors).tolist() == [0, 1, 0, 3, 4, 0, 6]
+    assert twins_of(clash[[0, 1, 3]], vectors[[0, 1, 3]]) is None

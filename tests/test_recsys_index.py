@@ -142,10 +142,12 @@ def test_profiles_of_batch_dependent_embedders_are_embedded_one_at_a_time():
     assert calls == [1]
 
 
-def test_reposts_share_their_source_vector_and_row():
+def test_posts_of_one_vector_share_the_first_ones_row():
     """A repost of a common post is embedded from that post's text: it gets a copy of its
-    vector and, in the window, its row as twin. Quotes and reposts of quotes have their own
-    text, and a repost whose source left the window is its own twin."""
+    vector and, in the window, its row as twin. A quote has its own text; a repost of a
+    quote is embedded from the quoted text, so it ties the original. Once the first post of
+    a vector left the window, the first one in it is the others' twin, and posts of the
+    same text are twins as reposts are."""
     p = platform(3, candidate_window=6)
     p.execute(0, "create_post", content="cats and dogs")  # 1
     p.execute(1, "repost", post_id=1)  # 2: of 1
@@ -154,7 +156,7 @@ def test_reposts_share_their_source_vector_and_row():
     p.execute(2, "repost", post_id=2)  # 5: of 2, a repost, so of its root 1
     index = p.feed_index
     full, coarse, lo = index.window_vectors()
-    assert lo == 1 and index.window_twins().tolist() == [0, 0, 2, 3, 0]
+    assert lo == 1 and index.window_twins().tolist() == [0, 0, 2, 0, 0]
     assert np.array_equal(full[1], full[0]) and np.array_equal(full[4], full[0])
     assert not np.array_equal(full[2], full[0]) and not np.array_equal(full[3], full[2])
     alone = index.embedder.embed(["cats and dogs"])[0]
@@ -163,7 +165,10 @@ def test_reposts_share_their_source_vector_and_row():
         p.execute(1, "create_post", content="weather report")  # 6, 7, 8
     p.execute(0, "repost", post_id=1)  # 9: source 1 is outside the window 4..9
     _, _, lo = index.window_vectors()
-    assert lo == 4 and index.window_twins() is None  # every row its own
+    assert lo == 4 and index.window_twins().tolist() == [0, 0, 2, 2, 2, 0]
+    p.execute(1, "create_post", content="something else")  # 10: window 5..10
+    _, _, lo = index.window_vectors()
+    assert lo == 5 and index.window_twins().tolist() == [0, 1, 1, 1, 0, 5]
 
 
 def test_feed_cache_reuses_candidates_and_keeps_rec():

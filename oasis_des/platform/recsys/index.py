@@ -26,6 +26,7 @@ import numpy as np
 
 from oasis_des.platform.actions import INT64_MAX, ActionType
 from oasis_des.platform.bounded import trim_oldest
+from oasis_des.platform.recsys.distinct import twins_of, vector_keys
 from oasis_des.platform.recsys.embedders import COARSE_DIM, Embedder, embedder_factory, fold
 from oasis_des.platform.recsys.profiles import Profiles
 
@@ -80,6 +81,7 @@ class FeedIndex:
         self.source = np.full(1, -1, dtype=np.int64)
         self._twins: np.ndarray | None = None
         self._twins_of = (0, -1)  # the (first, last) post ids _twins is for
+        self._keys = np.zeros(0, dtype=np.uint64)  # distinct.vector_keys of _vectors' rows
         self.missing: list[int] = []  # ids below last_post with no post (gaps)
         self._by_author: dict[int, array] = {}
         self._followers: np.ndarray | None = None
@@ -364,19 +366,22 @@ class FeedIndex:
         return full, full if self._coarse is self._vectors else self._coarse[rows], lo
 
     def window_twins(self) -> np.ndarray | None:
-        """For each row of `window_vectors`, the row holding the same vector: a repost's
-        source post when it is in the window (the ranking scores each vector once), else
-        the row itself; None when every row is its own (read-only; once per window)."""
+        """For each row of `window_vectors`, the first row holding the same vector (a
+        repost's source, an earlier post of the same text), else the row itself; None
+        when every row is its own (read-only; once per window; see distinct.twins_of)."""
         lo, last = self.window_start, self.last_post
         if self._twins_of != (lo, last):
-            own = np.arange(last - lo + 1)
-            source = self.source[lo : last + 1] - lo
-            twins = np.where(source >= 0, source, own)
-            self._twins = None if np.array_equal(twins, own) else twins
+            assert self._vectors is not None and self._embedded >= last
+            rows = slice(lo - self._base, last - self._base + 1)
+            self._twins = twins_of(self._keys[rows], self._vectors[rows])
             if self._twins is not None:
                 self._twins.flags.writeable = False
             self._twins_of = (lo, last)
         return self._twins
+
+    def window_keys(self) -> np.ndarray:
+        """The `vector_keys` of the rows of `window_vectors` (read-only view)."""
+        return self._keys[self.window_start - self._base : self.last_post - self._base + 1]
 
     def vectors_of(self, post_ids: Iterable[int]) -> np.ndarray:
         """Full vectors of those of `post_ids` still held (the window and a little more)."""
@@ -388,6 +393,7 @@ class FeedIndex:
         """Empty vector arrays of `rows` rows, the first for post `base`."""
         dim = self.embedder.dim
         self._vectors = np.zeros((rows, dim), dtype=np.float32)
+        self._keys = np.zeros(rows, dtype=np.uint64)  # vector_keys of each row
         self._coarse = self._vectors if dim <= COARSE_DIM else np.zeros((rows, COARSE_DIM), np.float32)
         self._base, self._embedded = base, base - 1
 
@@ -401,7 +407,7 @@ class FeedIndex:
             capacity = max(last - lo + 1, min(2 * self.window, 2 * max(len(self._vectors), 1024)))
 
             def moved(old: np.ndarray) -> np.ndarray:
-                fresh = np.zeros((capacity, old.shape[1]), dtype=np.float32)
+                fresh = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
                 kept = old[keep]
                 fresh[: len(kept)] = kept
                 return fresh
@@ -409,6 +415,7 @@ class FeedIndex:
             shared = self._coarse is self._vectors
             self._vectors = moved(self._vectors)
             self._coarse = self._vectors if shared else moved(self._coarse)
+            self._keys = moved(self._keys)
             self._base = lo
         # Every row from _base to _embedded holds its post's vector (also rows that fell out
         # of the window unembedded), so a checkpoint can recompute them instead of saving.
@@ -446,6 +453,7 @@ class FeedIndex:
             self._vectors[to] = self._vectors[of]
             if self._coarse is not self._vectors:
                 self._coarse[to] = self._coarse[of]
+        self._keys[rows] = vector_keys(self._vectors[rows])
         self._embedded = last
 
     # -- cached feeds ------------------------------------------------------------------

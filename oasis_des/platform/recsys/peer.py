@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from oasis_des.platform.recsys.distinct import twins_of
 from oasis_des.platform.recsys.embedders import HashingEmbedder, fold
 from oasis_des.platform.recsys.ranking import (
     RowsByAuthor, ScanScratch, Window, rank_window, scan_order,
@@ -83,14 +84,14 @@ class Answer:
 
 
 class RankJob:
-    """A window (its rows' `authors` and `sources`) to rank for `data`; `answer()` gives
+    """A window (its rows' `authors` and vector keys) to rank for `data`; `answer()` gives
     the answer, from the peer or, if it has none, computed here."""
 
     def __init__(
-        self, window: Window, authors: np.ndarray, sources: np.ndarray, data: JobData,
+        self, window: Window, authors: np.ndarray, keys: np.ndarray, data: JobData,
         scratch: ScanScratch, embedder: HashingEmbedder | None,
     ) -> None:
-        self.window, self.authors, self.sources, self.data = window, authors, sources, data
+        self.window, self.authors, self.keys, self.data = window, authors, keys, data
         self._scratch, self._embedder = scratch, embedder
         self._answer: Answer | None = None
         self._peer: RankingPeer | None = None
@@ -166,8 +167,8 @@ class RankingPeer:
         return reply[1]  # type: ignore[no-any-return]
 
     def _update(self, job: RankJob) -> tuple[Any, ...]:
-        """The rows the peer lacks (vectors, coarse vectors, authors, and the post whose
-        vector each has: see `FeedIndex.source`): all of the window after a reset of the
+        """The rows the peer lacks (vectors, coarse vectors, authors, vector keys): all of
+        the window after a reset of the
         index (a new epoch), else the posts after the last it has; and where the window
         starts."""
         window = job.window
@@ -179,7 +180,7 @@ class RankingPeer:
         self._held = (epoch, first, last)
         coarse = None if window.coarse is window.full else window.coarse[rows]
         return epoch, first, since, [window.full[rows], coarse, job.authors[rows],
-                                     job.sources[rows]]
+                                     job.keys[rows]]
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair()
@@ -243,7 +244,7 @@ def _expect(reply: Any, kind: str) -> None:
 
 class _Mirror:
     """The peer's copy of the window's rows: vectors, coarse vectors (None: the same),
-    authors and sources (see `RankingPeer._update`), of posts `first`.., with room to
+    authors and vector keys (see `RankingPeer._update`), of posts `first`.., with room to
     append, dropping the rows that left the window once they are half of it."""
 
     def __init__(self) -> None:
@@ -266,13 +267,6 @@ class _Mirror:
         self.count += len(parts[0])
         rows = slice(first - self.first, self.count)
         return [None if c is None else c[rows] for c in self.columns]
-
-
-def _twins(sources: np.ndarray, lo: int) -> np.ndarray | None:
-    """What `FeedIndex.window_twins` gives for a window of rows with these sources."""
-    own = np.arange(len(sources))
-    twins = np.where(sources >= lo, sources - lo, own)
-    return None if np.array_equal(twins, own) else twins
 
 
 def _answer(
@@ -319,11 +313,10 @@ def serve(conn: Connection) -> None:
         while (job := conn.recv()) is not None:
             update, weights, data = job
             try:
-                full, coarse, authors, sources = mirror.apply(update)
-                assert full is not None and authors is not None and sources is not None
-                lo = update[1]
+                full, coarse, authors, keys = mirror.apply(update)
+                assert full is not None and authors is not None and keys is not None
                 window = Window(full, full if coarse is None else coarse, weights,
-                                *scan_order(weights), _twins(sources, lo), lo, update[0])
+                                *scan_order(weights), twins_of(keys, full), update[1], update[0])
                 dim = data.dim
                 if dim is not None and dim not in embedders:
                     embedders[dim] = HashingEmbedder(dim)
