@@ -171,6 +171,23 @@ def test_posts_of_one_vector_share_the_first_ones_row():
     assert lo == 5 and index.window_twins().tolist() == [0, 1, 1, 1, 0, 5]
 
 
+def test_posts_whose_keys_clash_share_a_row_only_if_their_vectors_are_equal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from oasis_des.platform.recsys import index as index_module
+
+    monkeypatch.setattr(index_module, "vector_keys",
+                        lambda vectors: np.zeros(len(vectors), dtype=np.uint64))
+    p = platform(2)
+    for text in ["cats", "cats", "dogs", "birds", "birds", "cats"]:
+        p.execute(0, "create_post", content=text)
+    index = p.feed_index
+    index.window_vectors()
+    # each post is compared with the last one of its key: the last "cats" follows a
+    # "birds", so it is its own (a clash costs sharing, never mixes vectors)
+    assert index.window_twins().tolist() == [0, 0, 2, 3, 3, 5]
+
+
 def test_feed_cache_reuses_candidates_and_keeps_rec():
     p = platform(feed_cache_minutes=10.0, max_rec_post_len=2, refresh_rec_post_count=2,
                  following_post_count=0)

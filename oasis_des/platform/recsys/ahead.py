@@ -100,7 +100,7 @@ class RankAhead:
         data = JobData(queries, coarse, blocked, network, k + SLACK, texts, missing,
                        None if embedder is None else embedder.dim)
         rows = slice(window.lo, window.lo + len(window.full))
-        job = RankJob(window, index.author[rows], index.window_keys(), data,
+        job = RankJob(window, index.author[rows], index.window_labels(), data,
                       self._ranker.scratch, embedder)
         self._ahead = Ahead(at, k, index.epoch, window.lo, window.lo + len(window.full) - 1,
                             np.asarray(users, dtype=np.int64), blocked, network, queries,

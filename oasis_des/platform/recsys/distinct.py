@@ -19,27 +19,20 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 def vector_keys(vectors: np.ndarray) -> np.ndarray:
     """A 64-bit key per row of float32 `vectors`: equal rows have equal keys (rows with
-    equal keys are compared before they are taken for equal, see `twins_of`)."""
+    equal keys are compared before they are taken for equal)."""
     words = np.ascontiguousarray(vectors, dtype=np.float32).view(np.uint32)
     mix = (np.arange(1, words.shape[1] + 1, dtype=np.uint64) * _GOLDEN) | np.uint64(1)
     return (words.astype(np.uint64) * mix).sum(axis=1, dtype=np.uint64)
 
 
-def twins_of(keys: np.ndarray, vectors: np.ndarray) -> np.ndarray | None:
-    """For each row of a window's `vectors` (their `vector_keys`), the first row with the
-    same vector: a repost's source, an earlier post of the same text, or the row itself;
-    None when every row is its own. Scoring each vector once (ranking.py) then gives
-    equal vectors equal scores, whichever rows the scan gathers with them, so a function
-    of the window alone decides their ties (the newer post first)."""
-    n = len(keys)
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    if len(first) == n:
-        return None
-    twins = first[inverse.reshape(-1)]
-    moved = np.flatnonzero(twins != np.arange(n))
-    unlike = ~(vectors[moved] == vectors[twins[moved]]).all(axis=1)  # equal keys, not rows
-    twins[moved[unlike]] = moved[unlike]
-    return None if len(moved) == int(unlike.sum()) else twins
+def twins_of(labels: np.ndarray) -> np.ndarray | None:
+    """For each row of a window, the first row with the same label (rows of one label
+    hold one vector: a repost and its source, posts of the same text; see
+    `FeedIndex`), or the row itself; None when every row is its own. Scoring each vector
+    once (ranking.py) then gives equal vectors equal scores, whichever rows the scan
+    gathers with them, so their ties go to the newer post, in any scan."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    return None if len(first) == len(labels) else first[inverse.reshape(-1)]
 
 
 class DistinctVectors:

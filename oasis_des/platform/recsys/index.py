@@ -81,7 +81,8 @@ class FeedIndex:
         self.source = np.full(1, -1, dtype=np.int64)
         self._twins: np.ndarray | None = None
         self._twins_of = (0, -1)  # the (first, last) post ids _twins is for
-        self._keys = np.zeros(0, dtype=np.uint64)  # distinct.vector_keys of _vectors' rows
+        self._labels = np.zeros(0, dtype=np.int64)  # see window_labels
+        self._latest: dict[int, int] = {}
         self.missing: list[int] = []  # ids below last_post with no post (gaps)
         self._by_author: dict[int, array] = {}
         self._followers: np.ndarray | None = None
@@ -372,16 +373,16 @@ class FeedIndex:
         lo, last = self.window_start, self.last_post
         if self._twins_of != (lo, last):
             assert self._vectors is not None and self._embedded >= last
-            rows = slice(lo - self._base, last - self._base + 1)
-            self._twins = twins_of(self._keys[rows], self._vectors[rows])
+            self._twins = twins_of(self.window_labels())
             if self._twins is not None:
                 self._twins.flags.writeable = False
             self._twins_of = (lo, last)
         return self._twins
 
-    def window_keys(self) -> np.ndarray:
-        """The `vector_keys` of the rows of `window_vectors` (read-only view)."""
-        return self._keys[self.window_start - self._base : self.last_post - self._base + 1]
+    def window_labels(self) -> np.ndarray:
+        """For each row of `window_vectors`, a label its vector's rows share: a post of
+        the same vector embedded before it, while one was held (see `_label_rows`)."""
+        return self._labels[self.window_start - self._base : self.last_post - self._base + 1]
 
     def vectors_of(self, post_ids: Iterable[int]) -> np.ndarray:
         """Full vectors of those of `post_ids` still held (the window and a little more)."""
@@ -393,7 +394,8 @@ class FeedIndex:
         """Empty vector arrays of `rows` rows, the first for post `base`."""
         dim = self.embedder.dim
         self._vectors = np.zeros((rows, dim), dtype=np.float32)
-        self._keys = np.zeros(rows, dtype=np.uint64)  # vector_keys of each row
+        self._labels = np.zeros(rows, dtype=np.int64)  # see window_labels
+        self._latest: dict[int, int] = {}  # vector key -> the last post embedded with it
         self._coarse = self._vectors if dim <= COARSE_DIM else np.zeros((rows, COARSE_DIM), np.float32)
         self._base, self._embedded = base, base - 1
 
@@ -415,8 +417,9 @@ class FeedIndex:
             shared = self._coarse is self._vectors
             self._vectors = moved(self._vectors)
             self._coarse = self._vectors if shared else moved(self._coarse)
-            self._keys = moved(self._keys)
+            self._labels = moved(self._labels)
             self._base = lo
+            self._latest = {k: p for k, p in self._latest.items() if p >= lo}  # held ones
         # Every row from _base to _embedded holds its post's vector (also rows that fell out
         # of the window unembedded), so a checkpoint can recompute them instead of saving.
         self._embed_rows(max(self._embedded + 1, self._base), last)
@@ -453,8 +456,26 @@ class FeedIndex:
             self._vectors[to] = self._vectors[of]
             if self._coarse is not self._vectors:
                 self._coarse[to] = self._coarse[of]
-        self._keys[rows] = vector_keys(self._vectors[rows])
+        self._label_rows(first, last)
         self._embedded = last
+
+    def _label_rows(self, first: int, last: int) -> None:
+        """Label posts first..last: a post whose vector equals that of the last post
+        embedded with the same key, still held, takes its label; any other its own id.
+        Within the window, rows of one vector then share a label whatever the history
+        (a resumed run, which holds fewer rows, labels them alike)."""
+        assert self._vectors is not None
+        base, vectors, labels, latest = self._base, self._vectors, self._labels, self._latest
+        keys = vector_keys(vectors[first - base : last - base + 1]).tolist()
+        for pid, key in zip(range(first, last + 1), keys):
+            before = latest.get(key)
+            if before is not None and before >= base and np.array_equal(
+                vectors[before - base], vectors[pid - base]
+            ):
+                labels[pid - base] = labels[before - base]
+            else:
+                labels[pid - base] = pid
+            latest[key] = pid
 
     # -- cached feeds ------------------------------------------------------------------
     def cached_feed(self, uid: int, now: float, minutes: float) -> list[int] | None:

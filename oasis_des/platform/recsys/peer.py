@@ -84,14 +84,14 @@ class Answer:
 
 
 class RankJob:
-    """A window (its rows' `authors` and vector keys) to rank for `data`; `answer()` gives
+    """A window (its rows' `authors` and vector labels) to rank for `data`; `answer()` gives
     the answer, from the peer or, if it has none, computed here."""
 
     def __init__(
-        self, window: Window, authors: np.ndarray, keys: np.ndarray, data: JobData,
+        self, window: Window, authors: np.ndarray, labels: np.ndarray, data: JobData,
         scratch: ScanScratch, embedder: HashingEmbedder | None,
     ) -> None:
-        self.window, self.authors, self.keys, self.data = window, authors, keys, data
+        self.window, self.authors, self.labels, self.data = window, authors, labels, data
         self._scratch, self._embedder = scratch, embedder
         self._answer: Answer | None = None
         self._peer: RankingPeer | None = None
@@ -167,7 +167,7 @@ class RankingPeer:
         return reply[1]  # type: ignore[no-any-return]
 
     def _update(self, job: RankJob) -> tuple[Any, ...]:
-        """The rows the peer lacks (vectors, coarse vectors, authors, vector keys): all of
+        """The rows the peer lacks (vectors, coarse vectors, authors, vector labels): all of
         the window after a reset of the
         index (a new epoch), else the posts after the last it has; and where the window
         starts."""
@@ -180,7 +180,7 @@ class RankingPeer:
         self._held = (epoch, first, last)
         coarse = None if window.coarse is window.full else window.coarse[rows]
         return epoch, first, since, [window.full[rows], coarse, job.authors[rows],
-                                     job.keys[rows]]
+                                     job.labels[rows]]
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair()
@@ -244,7 +244,7 @@ def _expect(reply: Any, kind: str) -> None:
 
 class _Mirror:
     """The peer's copy of the window's rows: vectors, coarse vectors (None: the same),
-    authors and vector keys (see `RankingPeer._update`), of posts `first`.., with room to
+    authors and vector labels (see `RankingPeer._update`), of posts `first`.., with room to
     append, dropping the rows that left the window once they are half of it."""
 
     def __init__(self) -> None:
@@ -313,10 +313,10 @@ def serve(conn: Connection) -> None:
         while (job := conn.recv()) is not None:
             update, weights, data = job
             try:
-                full, coarse, authors, keys = mirror.apply(update)
-                assert full is not None and authors is not None and keys is not None
+                full, coarse, authors, labels = mirror.apply(update)
+                assert full is not None and authors is not None and labels is not None
                 window = Window(full, full if coarse is None else coarse, weights,
-                                *scan_order(weights), twins_of(keys, full), update[1], update[0])
+                                *scan_order(weights), twins_of(labels), update[1], update[0])
                 dim = data.dim
                 if dim is not None and dim not in embedders:
                     embedders[dim] = HashingEmbedder(dim)
