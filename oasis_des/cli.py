@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError, sqlite3.Error, PolicyAbort) as exc:
         print(f"oasis-des: error: {error_message(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before a run started (a run's own Ctrl-C checkpoints)
+        print("\noasis-des: interrupted", file=sys.stderr)
+        return 130
 
 
 def error_message(exc: BaseException, limit: int = 2000) -> str:

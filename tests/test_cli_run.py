@@ -188,3 +188,17 @@ def test_a_stopped_run_labels_its_digest_with_where_it_stopped(
     assert code == 0
     finished = next(line for line in out.splitlines() if line.startswith("digest"))
     assert finished.startswith("digest" + " " * 11) and len(finished.split()) == 2
+
+
+def test_ctrl_c_before_the_run_starts_is_one_line_and_status_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the population is built (before the run's own handler): no traceback."""
+    from oasis_des.engine import commands
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "Simulation", interrupted)
+    assert main(["run", "--agents", "5", "--out", str(tmp_path / "x.db")]) == 130
+    assert capsys.readouterr().err.strip() == "oasis-des: interrupted"
