@@ -38,7 +38,7 @@ from oasis_des.platform.handlers.relations import RelationActions
 from oasis_des.platform.post_rows import PostRows
 from oasis_des.platform.recsys import make_recommender
 from oasis_des.platform.recsys.index import FeedIndex
-from oasis_des.platform.recsys.ranking import RankedRecommender
+from oasis_des.platform.recsys.ranked import RankedRecommender
 from oasis_des.platform.render import PostViews, encode_info
 from oasis_des.platform.settings import PlatformSettings
 from oasis_des.platform.state import ActionFailed, Outcome

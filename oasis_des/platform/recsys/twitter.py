@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from oasis_des.platform.recsys.ahead import RankAhead
-from oasis_des.platform.recsys.ranking import RankedRecommender
+from oasis_des.platform.recsys.ranked import RankedRecommender
 
 if TYPE_CHECKING:
     from oasis_des.platform.platform import Platform
