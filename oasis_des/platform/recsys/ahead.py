@@ -12,7 +12,8 @@ ranking is completed with what this tick changed:
 - users who followed, unfollowed, muted or unmuted anyone meanwhile are ranked anew.
 
 Ahead, each user keeps SLACK posts more than a feed needs: if drops leave fewer than k,
-that user is ranked anew. Nothing else a Twitter ranking reads changes within a tick:
+that user is ranked anew. Windows scanned with coarse vectors (past `ranking.EXACT_ROWS`
+posts, whose candidates depend on the whole window) are not ranked ahead. Nothing else a Twitter ranking reads changes within a tick:
 its query is the user's bio, a post's weight is its recency at the next tick times
 its author's popularity, and the posts it hides are those of the user, of those they
 follow and of those they muted. So the feeds are the top k of the window at the next
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from oasis_des.platform.recsys.embedders import HashingEmbedder, fold
+from oasis_des.platform.recsys.embedders import HashingEmbedder
 from oasis_des.platform.recsys.index import FeedIndex
 from oasis_des.platform.recsys.peer import JobData, RankingPeer, RankJob
 from oasis_des.platform.recsys.ranking import Weighted, WindowRanker, lift
@@ -91,13 +92,13 @@ class RankAhead:
         index.changed_relations.clear()
         index.changed_fans.clear()
         window = self._ranker.window(at)
-        if window is None or not len(users) or k <= 0:
-            return
-        queries, coarse, missing, embedder = self._queries(users)
+        if window is None or not len(users) or k <= 0 or self._ranker.scans_coarse():
+            return  # a window scanned coarse is ranked when the tick comes (see complete)
+        queries, missing, embedder = self._queries(users)
         embedded = [users[i] for i in missing.tolist()]
         texts = index.profiles.texts(embedded) if embedded else []
         blocked, network = self._authors(users)
-        data = JobData(queries, coarse, blocked, network, k + SLACK, texts, missing,
+        data = JobData(queries, blocked, network, k + SLACK, texts, missing,
                        None if embedder is None else embedder.dim)
         rows = slice(window.lo, window.lo + len(window.full))
         job = RankJob(window, index.author[rows], index.window_labels(), data,
@@ -112,11 +113,10 @@ class RankAhead:
 
     def _queries(
         self, users: Sequence[int],
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, HashingEmbedder | None]:
-        """The users' profile vectors (and folds, if the window is scanned coarse), with
-        zero rows where a profile is not held yet: those rows (`missing`) are embedded
-        with the job when the embedder is the hashing one (whose vectors the peer computes
-        alike); other embedders embed them here first."""
+    ) -> tuple[np.ndarray, np.ndarray, HashingEmbedder | None]:
+        """The users' profile vectors, with zero rows where a profile is not held yet:
+        those rows (`missing`) are embedded with the job when the embedder is the hashing
+        one (whose vectors the peer computes alike); other embedders embed them here."""
         index = self._index
         profiles, embedder = index.profiles, index.embedder
         hashing = embedder if type(embedder) is HashingEmbedder else None
@@ -128,13 +128,7 @@ class RankAhead:
         for i, u in enumerate(users):
             if u not in absent:
                 queries[i] = profiles.vector(u)
-        if not self._ranker.scans_coarse():
-            return queries, None, missing, hashing
-        coarse = np.zeros((len(users), fold(queries[:1]).shape[1]), dtype=np.float32)
-        for i, u in enumerate(users):
-            if u not in absent:
-                coarse[i] = profiles.coarse(u)
-        return queries, coarse, missing, hashing
+        return queries, missing, hashing
 
     def _ranked(self, ahead: Ahead) -> np.ndarray:
         """The keys ranked ahead (waiting for the peer if need be); the profiles embedded
@@ -168,6 +162,10 @@ class RankAhead:
         ahead, index = self._ahead, self._index
         self._ahead = None
         if ahead is None or (ahead.at, ahead.k, ahead.epoch) != (now, k, index.epoch):
+            return {}
+        if self._ranker.scans_coarse():
+            # Past EXACT_ROWS posts a scan keeps the best candidates by coarse vectors and
+            # re-ranks them: which they are depends on the whole window then.
             return {}
         place = {u: i for i, u in enumerate(ahead.users.tolist())}
         changed = index.changed_relations

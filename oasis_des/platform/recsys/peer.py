@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from oasis_des.platform.recsys.distinct import twins_of
-from oasis_des.platform.recsys.embedders import HashingEmbedder, fold
+from oasis_des.platform.recsys.embedders import HashingEmbedder
 from oasis_des.platform.recsys.ranking import (
     RowsByAuthor, ScanScratch, Window, rank_window, scan_order,
 )
@@ -52,13 +52,12 @@ def peer_allowed() -> bool:
 
 @dataclass
 class JobData:
-    """What a ranking job asks beside the window: the users' `queries` (and folds), the
-    authors each blocks and those in their network (sorted keys user << 32 | author),
+    """What a ranking job asks beside the window (one scanned with its full vectors): the
+    users' `queries`, the authors each blocks and those in their network (sorted keys user << 32 | author),
     the k best posts wanted, and the texts of the profiles of users `missing` (rows of
     `queries` to fill), embedded with the job by a hashing embedder of `dim` columns."""
 
     queries: np.ndarray
-    coarse_queries: np.ndarray | None
     blocked: np.ndarray
     network: np.ndarray
     k: int
@@ -167,7 +166,7 @@ class RankingPeer:
         return reply[1]  # type: ignore[no-any-return]
 
     def _update(self, job: RankJob) -> tuple[Any, ...]:
-        """The rows the peer lacks (vectors, coarse vectors, authors, vector labels): all of
+        """The rows the peer lacks (vectors, authors, vector labels): all of
         the window after a reset of the
         index (a new epoch), else the posts after the last it has; and where the window
         starts."""
@@ -178,9 +177,7 @@ class RankingPeer:
         since = first if held is None or held[0] != epoch or held[2] < first - 1 else held[2] + 1
         rows = slice(since - first, None)
         self._held = (epoch, first, last)
-        coarse = None if window.coarse is window.full else window.coarse[rows]
-        return epoch, first, since, [window.full[rows], coarse, job.authors[rows],
-                                     job.labels[rows]]
+        return epoch, first, since, [window.full[rows], job.authors[rows], job.labels[rows]]
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair()
@@ -243,30 +240,28 @@ def _expect(reply: Any, kind: str) -> None:
 
 
 class _Mirror:
-    """The peer's copy of the window's rows: vectors, coarse vectors (None: the same),
-    authors and vector labels (see `RankingPeer._update`), of posts `first`.., with room to
-    append, dropping the rows that left the window once they are half of it."""
+    """The peer's copy of the window's rows: vectors, authors and vector labels (see
+    `RankingPeer._update`), of posts `first`.., with room to append, dropping the rows
+    that left the window once they are half of it."""
 
     def __init__(self) -> None:
         self.epoch, self.first, self.count = -1, 0, 0
-        self.columns: list[np.ndarray | None] = []
+        self.columns: list[np.ndarray] = []
 
-    def apply(self, update: tuple[Any, ...]) -> list[np.ndarray | None]:
+    def apply(self, update: tuple[Any, ...]) -> list[np.ndarray]:
         """Take in an update; the window's columns."""
         epoch, first, since, parts = update
         if epoch != self.epoch or since == first:
             self.epoch, self.first, self.count = epoch, first, 0
-            self.columns = [None if p is None else p[:0] for p in parts]
+            self.columns = [p[:0] for p in parts]
         if first - self.first > self.count // 2:  # drop what left the window
             drop = first - self.first
-            self.columns = [None if c is None else c[drop : self.count].copy()
-                            for c in self.columns]
+            self.columns = [c[drop : self.count].copy() for c in self.columns]
             self.first, self.count = first, self.count - drop
-        self.columns = [None if c is None else _append(c, self.count, p)
-                        for c, p in zip(self.columns, parts)]
+        self.columns = [_append(c, self.count, p) for c, p in zip(self.columns, parts)]
         self.count += len(parts[0])
         rows = slice(first - self.first, self.count)
-        return [None if c is None else c[rows] for c in self.columns]
+        return [c[rows] for c in self.columns]
 
 
 def _answer(
@@ -274,18 +269,16 @@ def _answer(
     embedder: HashingEmbedder | None,
 ) -> Answer:
     """What either process answers for a job."""
-    queries, coarse_queries = data.queries, data.coarse_queries
+    queries = data.queries
     vectors = np.zeros((0, queries.shape[1]), dtype=np.float32)
     if data.texts:
         assert embedder is not None
         vectors = embedder.embed(data.texts)
         queries[data.missing] = vectors
-        if coarse_queries is not None:  # as Profiles.coarse folds them, one at a time
-            coarse_queries[data.missing] = np.concatenate([fold(v[None, :]) for v in vectors])
     users = len(queries)
     by_author = RowsByAuthor(authors)
-    keys = rank_window(window, queries, coarse_queries, by_author.hidden(data.blocked, users),
-                       data.k, scratch)
+    keys = rank_window(window, queries, None, by_author.hidden(data.blocked, users), data.k,
+                       scratch)
     network = by_author.of(data.network, users)
     return Answer(keys, vectors, np.concatenate(network),
                   np.fromiter(map(len, network), dtype=np.int64, count=users))
@@ -313,10 +306,9 @@ def serve(conn: Connection) -> None:
         while (job := conn.recv()) is not None:
             update, weights, data = job
             try:
-                full, coarse, authors, labels = mirror.apply(update)
-                assert full is not None and authors is not None and labels is not None
-                window = Window(full, full if coarse is None else coarse, weights,
-                                *scan_order(weights), twins_of(labels), update[1], update[0])
+                full, authors, labels = mirror.apply(update)
+                window = Window(full, full, weights, *scan_order(weights), twins_of(labels),
+                                update[1], update[0])
                 dim = data.dim
                 if dim is not None and dim not in embedders:
                     embedders[dim] = HashingEmbedder(dim)
