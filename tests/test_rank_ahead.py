@@ -12,14 +12,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from engine_helpers import config
+from platform_helpers import write
+
 from oasis_des import Platform
 from oasis_des.agents.synthetic import generate_population
 from oasis_des.engine.simulation import Simulation
 from oasis_des.platform.recsys import ahead, ranking
 from oasis_des.rng import KeyedStream
-from platform_helpers import write
 
 WORDS = ("cats kittens dogs puppies football music concert climate energy software "
          "election markets weather travel food coffee").split()

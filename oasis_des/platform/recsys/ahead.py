@@ -238,8 +238,10 @@ class RankAhead:
             return extra
         at = extra - lo
         alike = np.flatnonzero(np.isin(twins, twins[at]))  # the same vector as one of them
-        weight = window.weights.view(np.uint32).astype(np.int64)
-        tied = np.isin((twins[alike] << 32) | weight[alike], (twins[at] << 32) | weight[at])
+        def keyed(rows: np.ndarray) -> np.ndarray:  # (vector's row, weight's bits)
+            return (twins[rows] << 32) | window.weights[rows].view(np.uint32).astype(np.int64)
+
+        tied = np.isin(keyed(alike), keyed(at))
         return np.union1d(alike[tied] + lo, extra)
 
     def _extra_keys(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # Odd multipliers for `vector_keys` (Fibonacci hashing), one per 32-bit word of a vector.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 

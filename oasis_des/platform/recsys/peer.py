@@ -31,7 +31,11 @@ import numpy as np
 from oasis_des.platform.recsys.distinct import twins_of
 from oasis_des.platform.recsys.embedders import HashingEmbedder
 from oasis_des.platform.recsys.ranking import (
-    RowsByAuthor, ScanScratch, Window, rank_window, scan_order,
+    RowsByAuthor,
+    ScanScratch,
+    Window,
+    rank_window,
+    scan_order,
 )
 
 # Set to "0" to rank in this process only (the results are the same).
